@@ -1,0 +1,216 @@
+
+/*
+ * Copyright (C) IPng Networks GmbH
+ *
+ * The shared zone.  nginx puts its slab pool header at the start of every
+ * shared zone; the module takes all free pages as one page-aligned region,
+ * writes the header (ngx_http_ipng_stats_sh_t) at its start and leaves the
+ * rest, zeroed, to Java (ch.ipng.stats.layout.ZoneDescriptor).
+ *
+ * Across "nginx -s reload" a zone with the same name and size is handed back
+ * with the old cycle's data and reused as it is, so the counters survive.
+ * Old workers keep writing it while they drain, so a zone whose header says
+ * something else than this configuration (buckets, status mode, layout
+ * version) is never reused: the reload fails with a message saying how to
+ * change those (a new zone name, or a restart).
+ */
+
+
+#include "ngx_http_ipng_stats_module.h"
+
+
+static ngx_int_t ngx_http_ipng_stats_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_http_ipng_stats_zone_compatible(ngx_shm_zone_t *shm_zone,
+    ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_sh_t *sh);
+
+
+char *
+ngx_http_ipng_stats_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ipng_stats_main_conf_t *smcf = conf;
+
+    u_char      *p;
+    ssize_t      size;
+    ngx_str_t   *value, name, s;
+
+    if (smcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\" in \"%V\", "
+                           "it must be \"name:size\", e.g. \"ipng:4m\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\" in \"%V\"",
+                           &s, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < NGX_HTTP_IPNG_STATS_MIN_ZONE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small: \"%V\", "
+                           "at least %dk is needed",
+                           &name, &s, NGX_HTTP_IPNG_STATS_MIN_ZONE / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_http_ipng_stats_module);
+    if (smcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (smcf->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->shm_zone->init = ngx_http_ipng_stats_init_zone;
+    smcf->shm_zone->data = smcf;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ipng_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_ipng_stats_main_conf_t  *osmcf = data;
+
+    size_t                            len;
+    uint64_t                         *b;
+    ngx_uint_t                        i;
+    ngx_slab_pool_t                  *shpool;
+    ngx_http_ipng_stats_sh_t         *sh;
+    ngx_http_ipng_stats_main_conf_t  *smcf;
+
+    smcf = shm_zone->data;
+
+    if (osmcf) {
+        if (ngx_http_ipng_stats_zone_compatible(shm_zone, smcf, osmcf->sh)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        smcf->sh = osmcf->sh;
+
+        /* a new generation of workers: a fresh respawn-storm budget */
+
+        smcf->sh->jvm_start_attempts = 0;
+        smcf->sh->jvm_start_ok = 0;
+
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        /* Windows only: the zone is inherited, its data pointer with it */
+        smcf->sh = shpool->data;
+        return ngx_http_ipng_stats_zone_compatible(shm_zone, smcf, smcf->sh);
+    }
+
+    len = shpool->pfree << ngx_pagesize_shift;
+
+    sh = ngx_slab_alloc(shpool, len);
+    if (sh == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "cannot allocate %uz bytes in ipng_stats_zone \"%V\"",
+                      len, &shm_zone->shm.name);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(sh, len);
+
+    sh->magic = NGX_HTTP_IPNG_STATS_MAGIC;
+    sh->layout_version = NGX_HTTP_IPNG_STATS_LAYOUT_VERSION;
+    sh->header_length = NGX_HTTP_IPNG_STATS_HEADER_LENGTH;
+    sh->zone_length = len;
+    sh->status_mode = smcf->status_mode;
+    sh->shm_size = shm_zone->shm.size;
+
+    b = smcf->buckets->elts;
+    sh->bucket_count = smcf->buckets->nelts;
+
+    for (i = 0; i < smcf->buckets->nelts; i++) {
+        sh->buckets[i] = b[i];
+    }
+
+    shpool->data = sh;
+    smcf->sh = sh;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ipng_stats_zone_compatible(ngx_shm_zone_t *shm_zone,
+    ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_sh_t *sh)
+{
+    uint64_t    *b;
+    ngx_uint_t   i, same;
+
+    if (sh->magic != NGX_HTTP_IPNG_STATS_MAGIC
+        || sh->layout_version != NGX_HTTP_IPNG_STATS_LAYOUT_VERSION
+        || sh->header_length != NGX_HTTP_IPNG_STATS_HEADER_LENGTH)
+    {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "ipng_stats_zone \"%V\" was written by an incompatible "
+                      "version of the module (layout %uD, this one "
+                      "understands %d); use a new zone name or restart nginx",
+                      &shm_zone->shm.name, sh->layout_version,
+                      NGX_HTTP_IPNG_STATS_LAYOUT_VERSION);
+        return NGX_ERROR;
+    }
+
+    b = smcf->buckets->elts;
+    same = (sh->bucket_count == smcf->buckets->nelts);
+
+    for (i = 0; same && i < smcf->buckets->nelts; i++) {
+        same = (sh->buckets[i] == b[i]);
+    }
+
+    if (!same) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "ipng_stats_zone \"%V\" holds histograms with other "
+                      "\"ipng_stats_buckets\" than this configuration; "
+                      "the running workers keep writing them, so to change "
+                      "the buckets use a new zone name (counters start "
+                      "from zero) or restart nginx", &shm_zone->shm.name);
+        return NGX_ERROR;
+    }
+
+    if (sh->status_mode != smcf->status_mode) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "ipng_stats_zone \"%V\" counts status codes as %s, "
+                      "this configuration as %s; use a new zone name or "
+                      "restart nginx to change \"ipng_stats_status_codes\"",
+                      &shm_zone->shm.name,
+                      sh->status_mode ? "classes" : "exact codes",
+                      smcf->status_mode ? "classes" : "exact codes");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
