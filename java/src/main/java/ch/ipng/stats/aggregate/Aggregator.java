@@ -1,0 +1,314 @@
+package ch.ipng.stats.aggregate;
+
+import static ch.ipng.stats.layout.RecordDescriptor.*;
+
+import ch.ipng.stats.layout.ZoneDescriptor;
+import ch.ipng.stats.zone.SharedZone;
+import ch.ipng.stats.zone.ZoneHash;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * The per-worker private table. Records are aggregated here without
+ * allocation (primitive arrays, open addressing with power-of-two capacities)
+ * and moved into the {@link SharedZone} by {@link #flush()}:
+ * <ul>
+ * <li>series entries, keyed by (tag, family, address): the duration and
+ *     upstream histograms as deltas ({@code 2 * (B + 3)} longs each);</li>
+ * <li>code entries, keyed by (series entry, status): requests, bytes in,
+ *     bytes out as deltas.</li>
+ * </ul>
+ * Each entry caches its zone slot index once claimed, so a steady-state flush
+ * is only atomic adds. When either private table reaches 3/4 of its capacity
+ * the worker flushes early and forgets its keys. A duration lands in the first
+ * bucket whose bound is &gt;= the value in ms, else +Inf; the upstream
+ * histogram only counts records with FLAG_UPSTREAM. In status class mode a
+ * status is stored as {@code status / 100}.
+ *
+ * <p>Not thread-safe: one instance per worker, used from the event loop.
+ */
+public final class Aggregator {
+
+    public static final int DEFAULT_SERIES_CAPACITY = 1024;
+    public static final int DEFAULT_CODE_CAPACITY = 8192;
+
+    private static final int UNKNOWN = -1;
+    private static final long V4_MASK = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+        ? 0x0000_0000_FFFF_FFFFL : 0xFFFF_FFFF_0000_0000L;
+
+    private final SharedZone zone;
+    private final int[] tagBySource;
+    private final int worker;
+    private final boolean statusClasses;
+    private final long[] bounds;
+    private final int bucketCount;
+    private final int histWords;
+    private final int stride;
+
+    // series entries
+    private final int seriesMask;
+    private final int seriesLimit;
+    private final int[] seriesKey;      // tag << 8 | family, + 1; 0 = empty
+    private final long[] seriesHi;
+    private final long[] seriesLo;
+    private final int[] seriesZone;
+    private final int[] seriesTried;    // flush generation of the last failed claim
+    private final long[] hist;          // stride longs per entry
+    private final int[] seriesList;
+    private int seriesUsed;
+
+    // code entries
+    private final int codeMask;
+    private final int codeLimit;
+    private final int[] codeSeries;     // series entry + 1; 0 = empty
+    private final int[] codeStatus;
+    private final long[] requests;
+    private final long[] bytesIn;
+    private final long[] bytesOut;
+    private final int[] codeZone;
+    private final int[] codeList;
+    private int codesUsed;
+
+    private int generation;
+    private long droppedRecords;
+
+    /**
+     * @param tagBySource zone tag index per source id (-1: tag not interned, records dropped)
+     * @param worker nginx worker number, for the flush self-metrics
+     */
+    public Aggregator(SharedZone zone, int[] tagBySource, int worker) {
+        this(zone, tagBySource, worker, DEFAULT_SERIES_CAPACITY, DEFAULT_CODE_CAPACITY);
+    }
+
+    public Aggregator(SharedZone zone, int[] tagBySource, int worker, int seriesCapacity, int codeCapacity) {
+        if (Integer.bitCount(seriesCapacity) != 1 || Integer.bitCount(codeCapacity) != 1) {
+            throw new IllegalArgumentException("capacities must be powers of two");
+        }
+        this.zone = zone;
+        this.tagBySource = tagBySource.clone();
+        this.worker = worker;
+        this.statusClasses = zone.statusMode() == ZoneDescriptor.STATUS_MODE_CLASSES;
+        this.bounds = zone.bounds();
+        this.bucketCount = bounds.length;
+        this.histWords = zone.geometry().histogramWords;
+        this.stride = 2 * histWords;
+
+        seriesMask = seriesCapacity - 1;
+        seriesLimit = seriesCapacity / 4 * 3;
+        seriesKey = new int[seriesCapacity];
+        seriesHi = new long[seriesCapacity];
+        seriesLo = new long[seriesCapacity];
+        seriesZone = new int[seriesCapacity];
+        seriesTried = new int[seriesCapacity];
+        hist = new long[seriesCapacity * stride];
+        seriesList = new int[seriesCapacity];
+        Arrays.fill(seriesZone, UNKNOWN);
+
+        codeMask = codeCapacity - 1;
+        codeLimit = codeCapacity / 4 * 3;
+        codeSeries = new int[codeCapacity];
+        codeStatus = new int[codeCapacity];
+        requests = new long[codeCapacity];
+        bytesIn = new long[codeCapacity];
+        bytesOut = new long[codeCapacity];
+        codeZone = new int[codeCapacity];
+        codeList = new int[codeCapacity];
+        Arrays.fill(codeZone, UNKNOWN);
+    }
+
+    /** Aggregates records[0..count) (RECORD_LENGTH each, native order). */
+    public void drain(ByteBuffer records, int count) {
+        for (int i = 0; i < count; i++) {
+            int r = i * RECORD_LENGTH;
+            int family = records.get(r + FAMILY_OFFSET) & 0xff;
+            long hi = records.getLong(r + ADDR_OFFSET);
+            long lo = records.getLong(r + ADDR_OFFSET + Long.BYTES);
+            boolean upstream = (records.get(r + FLAGS_OFFSET) & FLAG_UPSTREAM) != 0;
+            add(records.getInt(r + SOURCE_ID_OFFSET), family, hi, lo,
+                records.getShort(r + STATUS_OFFSET) & 0xffff,
+                records.getLong(r + BYTES_IN_OFFSET), records.getLong(r + BYTES_OUT_OFFSET),
+                records.getLong(r + REQUEST_TIME_OFFSET),
+                upstream, upstream ? records.getLong(r + UPSTREAM_TIME_OFFSET) : 0);
+        }
+    }
+
+    /**
+     * Aggregates one request. {@code hi}/{@code lo} are the address bytes 0..7
+     * and 8..15 as native-order longs (ZoneDescriptor's ADDR_HI/ADDR_LO).
+     * A source id without an interned tag is counted in {@link #droppedRecords()}.
+     */
+    public void add(int sourceId, int family, long hi, long lo, int status,
+                    long in, long out, long requestMs, boolean upstream, long upstreamMs) {
+        if (sourceId < 0 || sourceId >= tagBySource.length || tagBySource[sourceId] < 0) {
+            droppedRecords++;
+            return;
+        }
+        int tagIndex = tagBySource[sourceId];
+        if (family == FAMILY_INET) {
+            hi &= V4_MASK;
+            lo = 0;
+        } else if (family != FAMILY_INET6) {
+            family = FAMILY_OTHER;
+            hi = 0;
+            lo = 0;
+        }
+        if (statusClasses) {
+            status /= 100;
+        }
+        if (seriesUsed >= seriesLimit || codesUsed >= codeLimit) {
+            flush();
+            clear();
+        }
+        int s = series(tagIndex << 8 | family, hi, lo);
+        int c = code(s, status);
+        requests[c]++;
+        bytesIn[c] += in;
+        bytesOut[c] += out;
+        int base = s * stride;
+        observe(base, requestMs);
+        if (upstream) {
+            observe(base + histWords, upstreamMs);
+        }
+    }
+
+    private void observe(int base, long ms) {
+        int b = 0;
+        while (b < bucketCount && Long.compareUnsigned(ms, bounds[b]) > 0) {
+            b++;
+        }
+        hist[base + b]++;
+        hist[base + bucketCount + 1] += ms;
+        hist[base + bucketCount + 2]++;
+    }
+
+    private int series(int tagFamily, long hi, long lo) {
+        int key = tagFamily + 1;
+        int i = (int) ZoneHash.series(tagFamily >>> 8, tagFamily & 0xff, hi, lo) & seriesMask;
+        while (true) {
+            int k = seriesKey[i];
+            if (k == 0) {
+                seriesKey[i] = key;
+                seriesHi[i] = hi;
+                seriesLo[i] = lo;
+                seriesList[seriesUsed++] = i;
+                return i;
+            }
+            if (k == key && seriesHi[i] == hi && seriesLo[i] == lo) {
+                return i;
+            }
+            i = (i + 1) & seriesMask;
+        }
+    }
+
+    private int code(int s, int status) {
+        int i = (int) ZoneHash.code((long) s << 16 | status) & codeMask;
+        while (true) {
+            int k = codeSeries[i];
+            if (k == 0) {
+                codeSeries[i] = s + 1;
+                codeStatus[i] = status;
+                codeList[codesUsed++] = i;
+                return i;
+            }
+            if (k == s + 1 && codeStatus[i] == status) {
+                return i;
+            }
+            i = (i + 1) & codeMask;
+        }
+    }
+
+    /**
+     * Adds every non-zero delta into the zone with atomic adds and zeroes it.
+     * Deltas of keys the zone has no room for are dropped (the zone counts a
+     * full event per dropped key and flush).
+     */
+    public void flush() {
+        long start = System.nanoTime();
+        generation++;
+        for (int n = 0; n < seriesUsed; n++) {
+            int s = seriesList[n];
+            int base = s * stride;
+            if (hist[base + histWords - 1] == 0 && hist[base + stride - 1] == 0) {
+                continue;
+            }
+            int z = zoneSeries(s);
+            for (int h = 0; h < 2; h++) {
+                int off = z < 0 ? 0 : zone.histogramOffset(z, h);
+                for (int w = 0; w < histWords; w++) {
+                    long d = hist[base + h * histWords + w];
+                    if (d != 0) {
+                        if (z >= 0) {
+                            zone.add(off + w * Long.BYTES, d);
+                        }
+                        hist[base + h * histWords + w] = 0;
+                    }
+                }
+            }
+        }
+        for (int n = 0; n < codesUsed; n++) {
+            int c = codeList[n];
+            if (requests[c] == 0 && bytesIn[c] == 0 && bytesOut[c] == 0) {
+                continue;
+            }
+            int z = codeZone[c];
+            if (z == UNKNOWN) {
+                int zs = zoneSeries(codeSeries[c] - 1);
+                if (zs >= 0) {
+                    z = zone.findOrClaimCode(zs, codeStatus[c]);
+                    codeZone[c] = z;
+                }
+            }
+            if (z >= 0) {
+                int off = zone.geometry().codeOffset(z);
+                zone.add(off + ZoneDescriptor.CODE_REQUESTS_OFFSET, requests[c]);
+                if (bytesIn[c] != 0) {
+                    zone.add(off + ZoneDescriptor.CODE_BYTES_IN_OFFSET, bytesIn[c]);
+                }
+                if (bytesOut[c] != 0) {
+                    zone.add(off + ZoneDescriptor.CODE_BYTES_OUT_OFFSET, bytesOut[c]);
+                }
+            }
+            requests[c] = 0;
+            bytesIn[c] = 0;
+            bytesOut[c] = 0;
+        }
+        zone.recordFlush(worker, System.nanoTime() - start);
+    }
+
+    /** Zone slot of a private series entry: cached, else claimed (at most one attempt per flush). */
+    private int zoneSeries(int s) {
+        int z = seriesZone[s];
+        if (z == UNKNOWN && seriesTried[s] != generation) {
+            int tagFamily = seriesKey[s] - 1;
+            z = zone.findOrClaimSeries(tagFamily >>> 8, tagFamily & 0xff, seriesHi[s], seriesLo[s]);
+            if (z < 0) {
+                seriesTried[s] = generation;
+                z = UNKNOWN;
+            }
+            seriesZone[s] = z;
+        }
+        return z;
+    }
+
+    /** Forgets every key (deltas must have been flushed). */
+    private void clear() {
+        for (int n = 0; n < seriesUsed; n++) {
+            int s = seriesList[n];
+            seriesKey[s] = 0;
+            seriesZone[s] = UNKNOWN;
+        }
+        for (int n = 0; n < codesUsed; n++) {
+            int c = codeList[n];
+            codeSeries[c] = 0;
+            codeZone[c] = UNKNOWN;
+        }
+        seriesUsed = 0;
+        codesUsed = 0;
+    }
+
+    /** Records whose source id had no tag (never counted). */
+    public long droppedRecords() {
+        return droppedRecords;
+    }
+}

@@ -1,0 +1,169 @@
+package ch.ipng.stats.bridge;
+
+import ch.ipng.stats.aggregate.Aggregator;
+import ch.ipng.stats.format.BuildInfo;
+import ch.ipng.stats.format.Scrape;
+import ch.ipng.stats.layout.RecordDescriptor;
+import ch.ipng.stats.zone.SharedZone;
+import ch.ipng.stats.zone.ZoneFormatException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.function.LongSupplier;
+
+/**
+ * The only class C calls (contract.md section 3). All static, primitives and
+ * arrays in; every method catches {@link Throwable}, keeps a one-line message
+ * for {@link #lastError()} and returns -1 / null, so no exception ever crosses
+ * into nginx. Called from the worker's event loop thread only.
+ */
+public final class NativeBridge {
+
+    private static SharedZone zone;
+    private static Aggregator aggregator;
+    private static ByteBuffer records;
+    private static int recordCapacity;
+    private static BuildInfo build;
+    private static volatile String lastError;
+    private static LongSupplier epochSeconds = () -> System.currentTimeMillis() / 1000;
+
+    private NativeBridge() {
+    }
+
+    /**
+     * Validates the layout signature and the zone header, interns the source
+     * tags and sets up this worker's private table.
+     *
+     * @return null on success, else a one-line reason (counting stays off)
+     */
+    public static String start(ByteBuffer zoneBuffer, ByteBuffer recordBuffer, int capacity,
+                               long layoutSignature, String[] sourceTags, int workerId,
+                               String nginxVersion) {
+        try {
+            if (layoutSignature != RecordDescriptor.LAYOUT_SIGNATURE) {
+                return fail(String.format("record layout mismatch: C signature 0x%016x, jar 0x%016x",
+                    layoutSignature, RecordDescriptor.LAYOUT_SIGNATURE));
+            }
+            if (recordBuffer == null || !recordBuffer.isDirect() || capacity < 0
+                    || (long) capacity * RecordDescriptor.RECORD_LENGTH > recordBuffer.capacity()) {
+                return fail("record buffer missing or smaller than " + capacity + " records");
+            }
+            if (sourceTags == null) {
+                return fail("no source tags");
+            }
+            SharedZone z = SharedZone.open(zoneBuffer);
+            int[] tagBySource = new int[sourceTags.length];
+            for (int i = 0; i < sourceTags.length; i++) {
+                tagBySource[i] = sourceTags[i] == null ? -1 : z.internTag(sourceTags[i]);
+            }
+            z.registerWorker(workerId, ProcessHandle.current().pid());
+            ByteBuffer r = recordBuffer.duplicate().order(ByteOrder.nativeOrder());
+            r.clear();
+            records = r;
+            recordCapacity = capacity;
+            aggregator = new Aggregator(z, tagBySource, workerId);
+            build = BuildInfo.of(nginxVersion);
+            zone = z;
+            lastError = null;
+            return null;
+        } catch (ZoneFormatException e) {
+            return fail(e.getMessage());
+        } catch (Throwable t) {
+            return fail(describe(t));
+        }
+    }
+
+    /** Aggregates records[0..count) into the private table. 0, or -1 (see {@link #lastError()}). */
+    public static int drain(int count) {
+        try {
+            doDrain(count);
+            return 0;
+        } catch (Throwable t) {
+            fail(describe(t));
+            return -1;
+        }
+    }
+
+    /** Drain, flush into the zone, then try to win this second's EWMA tick. 0 or -1. */
+    public static int tick(int count) {
+        try {
+            doDrain(count);
+            aggregator.flush();
+            zone.tick(epochSeconds.getAsLong());
+            return 0;
+        } catch (Throwable t) {
+            fail(describe(t));
+            return -1;
+        }
+    }
+
+    /**
+     * Drain, flush, render. Returns {@code "<content-type>\n<body>"} as UTF-8
+     * bytes, or null (see {@link #lastError()}).
+     */
+    public static byte[] scrape(int count, byte[] args, byte[] accept) {
+        try {
+            long start = System.nanoTime();
+            doDrain(count);
+            aggregator.flush();
+            zone.tick(epochSeconds.getAsLong());
+            byte[] answer = Scrape.render(zone, build, args, accept);
+            zone.recordScrape(System.nanoTime() - start);
+            return answer;
+        } catch (Throwable t) {
+            fail(describe(t));
+            return null;
+        }
+    }
+
+    /** Worker exit: drain and flush. 0 or -1. */
+    public static int exit(int count) {
+        try {
+            doDrain(count);
+            aggregator.flush();
+            return 0;
+        } catch (Throwable t) {
+            fail(describe(t));
+            return -1;
+        }
+    }
+
+    /** The last failure, one line, or null. */
+    public static String lastError() {
+        return lastError;
+    }
+
+    private static void doDrain(int count) {
+        if (aggregator == null) {
+            throw new IllegalStateException("NativeBridge.start did not succeed");
+        }
+        if (count < 0 || count > recordCapacity) {
+            throw new IllegalArgumentException("record count " + count + " outside 0.." + recordCapacity);
+        }
+        aggregator.drain(records, count);
+    }
+
+    private static String fail(String message) {
+        lastError = message;
+        return message;
+    }
+
+    private static String describe(Throwable t) {
+        String m = t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+        return m.replace('\n', ' ').replace('\r', ' ');
+    }
+
+    /** Tests only: a controllable clock for the EWMA tick. */
+    static void setClock(LongSupplier clock) {
+        epochSeconds = clock;
+    }
+
+    /** Tests only: forget the started state. */
+    static void reset() {
+        zone = null;
+        aggregator = null;
+        records = null;
+        recordCapacity = 0;
+        lastError = null;
+        epochSeconds = () -> System.currentTimeMillis() / 1000;
+    }
+}

@@ -1,0 +1,214 @@
+package ch.ipng.stats.format;
+
+import static ch.ipng.stats.layout.ZoneDescriptor.*;
+
+import ch.ipng.stats.zone.SelfMetrics;
+import ch.ipng.stats.zone.SharedZone;
+import ch.ipng.stats.zone.ZoneGeometry;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * One read of the zone for a scrape, filtered and sorted (by tag, then IPv4,
+ * IPv6, unix, then address bytes; codes by status). The words are read one by
+ * one with getVolatile while workers keep adding, so the snapshot is not
+ * atomic; histogram counts are taken from the cumulative buckets so that
+ * {@code +Inf == count} always holds in the output.
+ */
+public final class ZoneSnapshot {
+
+    /** One histogram: cumulative buckets (B finite, then +Inf), sum in ms. */
+    public static final class Histogram {
+        public final long[] cumulative;
+        public final long sumMs;
+
+        Histogram(long[] cumulative, long sumMs) {
+            this.cumulative = cumulative;
+            this.sumMs = sumMs;
+        }
+
+        public long count() {
+            return cumulative[cumulative.length - 1];
+        }
+    }
+
+    public static final class Code {
+        public final int status;
+        public final String text;
+        public final long requests;
+        public final long bytesIn;
+        public final long bytesOut;
+
+        Code(int status, String text, long requests, long bytesIn, long bytesOut) {
+            this.status = status;
+            this.text = text;
+            this.requests = requests;
+            this.bytesIn = bytesIn;
+            this.bytesOut = bytesOut;
+        }
+    }
+
+    public static final class Series {
+        public final String tag;
+        final byte[] tagBytes;
+        public final int family;
+        final byte[] addr;
+        public final String vip;
+        public final double rate1s;
+        public final double rate10s;
+        public final double rate60s;
+        public final Histogram duration;
+        public final Histogram upstream;
+        public final List<Code> codes = new ArrayList<>();
+
+        Series(byte[] tagBytes, int family, byte[] addr, String vip, double[] rates,
+               Histogram duration, Histogram upstream) {
+            this.tag = new String(tagBytes, StandardCharsets.UTF_8);
+            this.tagBytes = tagBytes;
+            this.family = family;
+            this.addr = addr;
+            this.vip = vip;
+            this.rate1s = rates[0];
+            this.rate10s = rates[1];
+            this.rate60s = rates[2];
+            this.duration = duration;
+            this.upstream = upstream;
+        }
+    }
+
+    /** Self-metric histogram: non-cumulative words as in the zone, sum in nanoseconds. */
+    public static final class SelfHistogram {
+        public final long[] buckets;
+        public final long sumNanos;
+        public final long count;
+
+        SelfHistogram(long[] buckets, long sumNanos, long count) {
+            this.buckets = buckets;
+            this.sumNanos = sumNanos;
+            this.count = count;
+        }
+    }
+
+    public final long[] boundsMs;
+    public final List<Series> series;
+    public final long bytesUsed;
+    public final long bytesTotal;
+    public final long fullEvents;
+    public final SelfHistogram scrapes;
+    /** Per worker entry (index = worker number), null if it never flushed. */
+    public final long[] workerFlushes;
+    public final SelfHistogram[] workerFlushDurations;
+
+    private ZoneSnapshot(SharedZone zone, ScrapeFilter filter) {
+        ZoneGeometry g = zone.geometry();
+        boundsMs = zone.bounds();
+        boolean classes = zone.statusMode() == STATUS_MODE_CLASSES;
+        byte[][] tags = new byte[TAG_CAPACITY][];
+        Series[] bySlot = new Series[g.seriesCapacity];
+        List<Series> list = new ArrayList<>();
+        for (int i = 0; i < g.seriesCapacity; i++) {
+            long state = zone.seriesStateAt(i);
+            if (!SharedZone.isReady(state)) {
+                continue;
+            }
+            int tagIndex = (int) (state >>> 8 & 0xff);
+            int family = (int) (state & 0xff);
+            if (tags[tagIndex] == null) {
+                tags[tagIndex] = zone.tagBytes(tagIndex);
+            }
+            long hi = zone.seriesAddrHi(i);
+            long lo = zone.seriesAddrLo(i);
+            if (tags[tagIndex] == null || !filter.matchesTag(tags[tagIndex]) || !filter.matchesVip(family, hi, lo)) {
+                continue;
+            }
+            int off = g.seriesOffset(i);
+            double[] rates = {
+                zone.getDouble(off + SERIES_RATE_1S_OFFSET),
+                zone.getDouble(off + SERIES_RATE_10S_OFFSET),
+                zone.getDouble(off + SERIES_RATE_60S_OFFSET),
+            };
+            Series s = new Series(tags[tagIndex], family, Vip.bytes(hi, lo), Vip.text(family, hi, lo), rates,
+                histogram(zone, zone.histogramOffset(i, 0), g.bucketCount),
+                histogram(zone, zone.histogramOffset(i, 1), g.bucketCount));
+            bySlot[i] = s;
+            list.add(s);
+        }
+        for (int i = 0; i < g.codeCapacity && !list.isEmpty(); i++) {
+            long key = zone.codeKeyAt(i);
+            if (key == 0) {
+                continue;
+            }
+            long slot = (key >>> 16) - 1;
+            if (slot < 0 || slot >= g.seriesCapacity || bySlot[(int) slot] == null) {
+                continue;
+            }
+            int status = (int) (key & 0xffff);
+            int off = g.codeOffset(i);
+            bySlot[(int) slot].codes.add(new Code(status, classes ? status + "xx" : Integer.toString(status),
+                zone.getVolatile(off + CODE_REQUESTS_OFFSET),
+                zone.getVolatile(off + CODE_BYTES_IN_OFFSET),
+                zone.getVolatile(off + CODE_BYTES_OUT_OFFSET)));
+        }
+        list.sort(SERIES_ORDER);
+        for (Series s : list) {
+            s.codes.sort(Comparator.comparingInt(c -> c.status));
+        }
+        series = list;
+        bytesUsed = zone.bytesUsed();
+        bytesTotal = zone.bytesTotal();
+        fullEvents = zone.zoneFullEvents();
+        scrapes = self(zone, SCRAPE_BUCKETS_OFFSET, SCRAPE_SUM_NANOS_OFFSET, SCRAPE_COUNT_OFFSET);
+        workerFlushes = new long[WORKER_CAPACITY];
+        workerFlushDurations = new SelfHistogram[WORKER_CAPACITY];
+        for (int w = 0; w < WORKER_CAPACITY; w++) {
+            int off = SharedZone.workerOffset(w);
+            workerFlushes[w] = zone.getVolatile(off + WORKER_FLUSHES_OFFSET);
+            if (workerFlushes[w] != 0) {
+                workerFlushDurations[w] = self(zone, off + WORKER_FLUSH_BUCKETS_OFFSET,
+                    off + WORKER_FLUSH_SUM_NANOS_OFFSET, off + WORKER_FLUSHES_OFFSET);
+            }
+        }
+    }
+
+    public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter) {
+        return new ZoneSnapshot(zone, filter);
+    }
+
+    private static final Comparator<Series> SERIES_ORDER = (a, b) -> {
+        int c = a.tag.compareTo(b.tag);
+        if (c != 0) {
+            return c;
+        }
+        c = Integer.compare(familyRank(a.family), familyRank(b.family));
+        return c != 0 ? c : Arrays.compareUnsigned(a.addr, b.addr);
+    };
+
+    private static int familyRank(int family) {
+        return family == 4 ? 0 : family == 6 ? 1 : 2;
+    }
+
+    private static Histogram histogram(SharedZone zone, int off, int bucketCount) {
+        long[] cumulative = new long[bucketCount + 1];
+        long total = 0;
+        for (int b = 0; b <= bucketCount; b++) {
+            total += zone.getVolatile(off + b * Long.BYTES);
+            cumulative[b] = total;
+        }
+        return new Histogram(cumulative, zone.getVolatile(off + (bucketCount + 1) * Long.BYTES));
+    }
+
+    private static SelfHistogram self(SharedZone zone, int bucketsOff, int sumOff, int countOff) {
+        long[] buckets = new long[SELF_BUCKET_COUNT];
+        for (int b = 0; b < SELF_BUCKET_COUNT; b++) {
+            buckets[b] = zone.getVolatile(bucketsOff + b * Long.BYTES);
+        }
+        return new SelfHistogram(buckets, zone.getVolatile(sumOff), zone.getVolatile(countOff));
+    }
+
+    static double selfBoundSeconds(int i) {
+        return SelfMetrics.boundSeconds(i);
+    }
+}

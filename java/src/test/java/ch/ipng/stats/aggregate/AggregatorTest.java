@@ -1,0 +1,260 @@
+package ch.ipng.stats.aggregate;
+
+import static ch.ipng.stats.layout.ZoneDescriptor.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+import ch.ipng.stats.format.ScrapeFilter;
+import ch.ipng.stats.format.ZoneSnapshot;
+import ch.ipng.stats.testing.TestZones;
+import ch.ipng.stats.zone.SharedZone;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+class AggregatorTest {
+
+    private static Aggregator aggregator(SharedZone z, String... tags) {
+        int[] idx = new int[tags.length];
+        for (int i = 0; i < tags.length; i++) {
+            idx[i] = z.internTag(tags[i]);
+        }
+        return new Aggregator(z, idx, 0);
+    }
+
+    private static ZoneSnapshot.Series only(SharedZone z, String tag, String vip) {
+        for (ZoneSnapshot.Series s : ZoneSnapshot.read(z, ScrapeFilter.NONE).series) {
+            if (s.tag.equals(tag) && s.vip.equals(vip)) {
+                return s;
+            }
+        }
+        return fail("no series " + tag + " " + vip);
+    }
+
+    private static ZoneSnapshot.Code code(ZoneSnapshot.Series s, String text) {
+        return s.codes.stream().filter(c -> c.text.equals(text)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void countsEveryRecordOnce() {
+        SharedZone z = TestZones.zone(1 << 20);
+        Aggregator a = aggregator(z, "direct", "mg1");
+        ByteBuffer r = TestZones.records(4);
+        TestZones.record(r, 0, 1, "192.0.2.10", 200, 100, 1000, 3, -1);
+        TestZones.record(r, 1, 1, "192.0.2.10", 200, 200, 2000, 7, 6);
+        TestZones.record(r, 2, 1, "192.0.2.10", 404, 50, 300, 70000, -1);
+        TestZones.record(r, 3, 0, "2001:db8::1", 200, 10, 20, 5, -1);
+        a.drain(r, 4);
+        assertEquals(0, z.codesUsed(), "nothing reaches the zone before a flush");
+        a.flush();
+        a.flush();
+        ZoneSnapshot.Series v4 = only(z, "mg1", "192.0.2.10");
+        assertEquals(2, code(v4, "200").requests);
+        assertEquals(300, code(v4, "200").bytesIn);
+        assertEquals(3000, code(v4, "200").bytesOut);
+        assertEquals(1, code(v4, "404").requests);
+        assertEquals(3, v4.duration.count());
+        assertEquals(3 + 7 + 70000, v4.duration.sumMs);
+        assertEquals(1, v4.upstream.count());
+        assertEquals(6, v4.upstream.sumMs);
+        ZoneSnapshot.Series v6 = only(z, "direct", "2001:db8::1");
+        assertEquals(1, code(v6, "200").requests);
+        assertEquals(0, v6.upstream.count());
+        r.clear();
+        a.drain(r, 1);
+        a.flush();
+        assertEquals(3, code(only(z, "mg1", "192.0.2.10"), "200").requests);
+    }
+
+    @Test
+    void durationLandsInTheFirstBucketWhoseBoundIsAtLeastTheValue() {
+        SharedZone z = TestZones.open(TestZones.buffer(1 << 20, 1 << 20, STATUS_MODE_EXACT, 5, 50));
+        Aggregator a = aggregator(z, "t");
+        long[] values = {0, 5, 6, 50, 51, Long.MAX_VALUE / 2};
+        for (long v : values) {
+            a.add(0, 4, 1, 0, 200, 0, 0, v, true, v);
+        }
+        a.flush();
+        ZoneSnapshot.Series s = ZoneSnapshot.read(z, ScrapeFilter.NONE).series.get(0);
+        assertArrayEquals(new long[] {2, 4, 6}, s.duration.cumulative);
+        assertArrayEquals(new long[] {2, 4, 6}, s.upstream.cumulative);
+    }
+
+    @Test
+    void upstreamHistogramOnlyCountsProxiedRequests() {
+        SharedZone z = TestZones.zone(1 << 20);
+        Aggregator a = aggregator(z, "t");
+        a.add(0, 4, 1, 0, 200, 0, 0, 3, false, 0);
+        a.add(0, 4, 1, 0, 200, 0, 0, 3, true, 2);
+        a.flush();
+        ZoneSnapshot.Series s = ZoneSnapshot.read(z, ScrapeFilter.NONE).series.get(0);
+        assertEquals(2, s.duration.count());
+        assertEquals(1, s.upstream.count());
+    }
+
+    @Test
+    void classModeStoresStatusClasses() {
+        SharedZone z = TestZones.open(TestZones.buffer(1 << 20, 1 << 20, STATUS_MODE_CLASSES,
+            TestZones.DEFAULT_BOUNDS));
+        Aggregator a = aggregator(z, "t");
+        for (int status : new int[] {200, 204, 301, 404, 499, 503}) {
+            a.add(0, 4, 1, 0, status, 0, 0, 1, false, 0);
+        }
+        a.flush();
+        ZoneSnapshot.Series s = ZoneSnapshot.read(z, ScrapeFilter.NONE).series.get(0);
+        assertEquals(List.of("2xx", "3xx", "4xx", "5xx"), s.codes.stream().map(c -> c.text).toList());
+        assertEquals(2, code(s, "4xx").requests);
+    }
+
+    @Test
+    void recordsOfUnknownSourcesAreDroppedNotMiscounted() {
+        SharedZone z = TestZones.zone(1 << 20);
+        Aggregator a = aggregator(z, "t");
+        ByteBuffer r = TestZones.records(2);
+        TestZones.record(r, 0, 7, "192.0.2.1", 200, 1, 1, 1, -1);
+        TestZones.record(r, 1, -1, "192.0.2.1", 200, 1, 1, 1, -1);
+        a.drain(r, 2);
+        a.flush();
+        assertEquals(2, a.droppedRecords());
+        assertEquals(0, z.codesUsed());
+    }
+
+    @Test
+    void flushesEarlyWhenThePrivateTableIsThreeQuartersFull() {
+        SharedZone z = TestZones.zone(1 << 20);
+        Aggregator a = new Aggregator(z, new int[] {z.internTag("t")}, 3, 16, 64);
+        for (int i = 0; i < 1000; i++) {
+            a.add(0, 4, i % 40, 0, 200 + i % 7, 1, 1, 1, false, 0);
+        }
+        assertTrue(z.getVolatile(SharedZone.workerOffset(3) + WORKER_FLUSHES_OFFSET) > 0, "flushed early");
+        a.flush();
+        long total = 0;
+        for (ZoneSnapshot.Series s : ZoneSnapshot.read(z, ScrapeFilter.NONE).series) {
+            total += s.duration.count();
+            for (ZoneSnapshot.Code c : s.codes) {
+                total -= c.requests;
+            }
+            assertEquals(s.duration.count(), s.codes.stream().mapToLong(c -> c.requests).sum());
+        }
+        assertEquals(0, total);
+        assertEquals(1000, ZoneSnapshot.read(z, ScrapeFilter.NONE).series.stream()
+            .mapToLong(s -> s.duration.count()).sum());
+        assertEquals(40, z.seriesUsed());
+    }
+
+    @Test
+    void fullZoneDropsNewKeysButKeepsCountingOldOnes() {
+        SharedZone z = TestZones.zone(128 * 1024);
+        Aggregator a = aggregator(z, "t");
+        long limit = z.geometry().seriesLimit;
+        for (int i = 0; i < limit; i++) {
+            a.add(0, 6, i + 1, 7, 200, 0, 0, 1, false, 0);
+        }
+        a.flush();
+        assertEquals(0, z.zoneFullEvents());
+        a.add(0, 6, 1, 7, 200, 0, 0, 1, false, 0);
+        a.add(0, 6, 999_999, 7, 200, 0, 0, 1, false, 0);
+        a.add(0, 6, 999_999, 7, 500, 0, 0, 1, false, 0);
+        a.flush();
+        assertEquals(1, z.zoneFullEvents(), "one new series dropped once, its codes with it");
+        long total = ZoneSnapshot.read(z, ScrapeFilter.NONE).series.stream().mapToLong(s -> s.duration.count()).sum();
+        assertEquals(limit + 1, total);
+    }
+
+    @Test
+    void workersFlushingConcurrentlyLoseNothing() throws Exception {
+        int threads = 6;
+        int perThread = 200_000;
+        ByteBuffer zoneBuffer = TestZones.buffer(4 << 20);
+        TestZones.open(zoneBuffer);
+        String[] tags = {"a", "b", "c"};
+        String[] vips = {"192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2", "10.0.0.1"};
+        int[] statuses = {200, 201, 301, 404, 500, 503, 204};
+        CyclicBarrier start = new CyclicBarrier(threads);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        List<Future<?>> done = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int worker = t;
+            done.add(pool.submit(() -> {
+                SharedZone z = TestZones.open(zoneBuffer.duplicate());
+                int[] idx = {z.internTag(tags[0]), z.internTag(tags[1]), z.internTag(tags[2])};
+                Aggregator a = new Aggregator(z, idx, worker, 16, 64);
+                ByteBuffer r = TestZones.records(64);
+                start.await();
+                for (int i = 0; i < perThread; i += 64) {
+                    for (int k = 0; k < 64; k++) {
+                        int n = i + k;
+                        TestZones.record(r, k, n % 3, vips[n % 5], statuses[n % 7], 3, 5, n % 100, n % 2 == 0 ? 1 : -1);
+                    }
+                    a.drain(r, 64);
+                    if (i % 1024 == 0) {
+                        a.flush();
+                    }
+                }
+                a.flush();
+                return null;
+            }));
+        }
+        for (Future<?> f : done) {
+            f.get();
+        }
+        pool.shutdown();
+        int total = threads * (perThread / 64 * 64);
+        SharedZone z = TestZones.open(zoneBuffer);
+        ZoneSnapshot snap = ZoneSnapshot.read(z, ScrapeFilter.NONE);
+        assertEquals(15, snap.series.size());
+        long requests = 0;
+        long in = 0;
+        long out = 0;
+        long count = 0;
+        long upstream = 0;
+        for (ZoneSnapshot.Series s : snap.series) {
+            count += s.duration.count();
+            upstream += s.upstream.count();
+            for (ZoneSnapshot.Code c : s.codes) {
+                requests += c.requests;
+                in += c.bytesIn;
+                out += c.bytesOut;
+            }
+        }
+        assertEquals(total, requests);
+        assertEquals(total, count);
+        assertEquals(total / 2, upstream);
+        assertEquals(3L * total, in);
+        assertEquals(5L * total, out);
+        assertEquals(15, z.seriesUsed());
+        assertEquals(15 * 7, z.codesUsed(), "3*5*7 distinct keys, each claimed exactly once");
+        assertEquals(0, z.zoneFullEvents());
+        long flushes = 0;
+        for (int w = 0; w < threads; w++) {
+            flushes += z.getVolatile(SharedZone.workerOffset(w) + WORKER_FLUSHES_OFFSET);
+        }
+        assertTrue(flushes >= threads);
+    }
+
+    @Test
+    void fourMebibyteZoneHoldsTwelveThousandKeysWithoutFullEvents() {
+        for (int length : new int[] {4 << 20, (4 << 20) - 64 * 1024}) {
+            SharedZone z = TestZones.zone(length);
+            String[] tags = {"mg1", "mg2", "mg3", "direct"};
+            Aggregator a = aggregator(z, tags);
+            for (int src = 0; src < 4; src++) {
+                for (int vip = 0; vip < 50; vip++) {
+                    for (int code = 0; code < 60; code++) {
+                        a.add(src, vip % 2 == 0 ? 4 : 6, 0x0a000000L + vip, vip % 2 == 0 ? 0 : 99,
+                            100 + code * 7, 1, 1, code, false, 0);
+                    }
+                }
+                a.flush();
+            }
+            assertEquals(0, z.zoneFullEvents(), "zone of " + length + " bytes");
+            assertEquals(200, z.seriesUsed());
+            assertEquals(12_000, z.codesUsed());
+            assertTrue(z.bytesUsed() < length / 4, "bytes used " + z.bytesUsed());
+        }
+    }
+}

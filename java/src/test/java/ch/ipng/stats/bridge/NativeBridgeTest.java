@@ -1,0 +1,143 @@
+package ch.ipng.stats.bridge;
+
+import static ch.ipng.stats.layout.ZoneDescriptor.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+import ch.ipng.stats.layout.RecordDescriptor;
+import ch.ipng.stats.testing.TestZones;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class NativeBridgeTest {
+
+    private static final String[] TAGS = {"direct", "mg1"};
+
+    @AfterEach
+    void reset() {
+        NativeBridge.reset();
+    }
+
+    private static ByteBuffer start(ByteBuffer zone, ByteBuffer records) {
+        assertNull(NativeBridge.start(zone, records, 256, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, 1, "1.22.1"));
+        return records;
+    }
+
+    private static String text(byte[] answer) {
+        return new String(answer, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void hasExactlyTheJniSignaturesOfTheContract() throws Exception {
+        Class<?> c = NativeBridge.class;
+        assertEquals(String.class, c.getMethod("start", ByteBuffer.class, ByteBuffer.class, int.class, long.class,
+            String[].class, int.class, String.class).getReturnType());
+        assertEquals(int.class, c.getMethod("drain", int.class).getReturnType());
+        assertEquals(int.class, c.getMethod("tick", int.class).getReturnType());
+        assertEquals(byte[].class, c.getMethod("scrape", int.class, byte[].class, byte[].class).getReturnType());
+        assertEquals(int.class, c.getMethod("exit", int.class).getReturnType());
+        assertEquals(String.class, c.getMethod("lastError").getReturnType());
+        for (Method m : c.getDeclaredMethods()) {
+            if (Modifier.isPublic(m.getModifiers())) {
+                assertTrue(Modifier.isStatic(m.getModifiers()), m.getName());
+            }
+        }
+    }
+
+    @Test
+    void rejectsLayoutSignatureMismatch() {
+        String err = NativeBridge.start(TestZones.buffer(1 << 20), TestZones.records(256), 256,
+            RecordDescriptor.LAYOUT_SIGNATURE + 1, TAGS, 0, "1.22.1");
+        assertNotNull(err);
+        assertTrue(err.contains("record layout mismatch"), err);
+        assertEquals(err, NativeBridge.lastError());
+    }
+
+    @Test
+    void rejectsAZoneItDoesNotUnderstandWithoutWritingIt() {
+        ByteBuffer zone = TestZones.buffer(1 << 20);
+        zone.putInt(LAYOUT_VERSION_OFFSET, 9);
+        String err = NativeBridge.start(zone, TestZones.records(256), 256, RecordDescriptor.LAYOUT_SIGNATURE,
+            TAGS, 0, "1.22.1");
+        assertEquals("zone layout version is 9, this jar speaks 1", err);
+        assertEquals(0, zone.getLong(TAGS_USED_OFFSET));
+        assertEquals(0, zone.getLong(TAG_TABLE_OFFSET));
+    }
+
+    @Test
+    void callsBeforeStartFailWithAMessageInsteadOfThrowing() {
+        assertEquals(-1, NativeBridge.drain(1));
+        assertEquals(-1, NativeBridge.tick(0));
+        assertNull(NativeBridge.scrape(0, null, null));
+        assertEquals(-1, NativeBridge.exit(0));
+        assertTrue(NativeBridge.lastError().contains("start"));
+    }
+
+    @Test
+    void rejectsCountsOutsideTheRecordBuffer() {
+        start(TestZones.buffer(1 << 20), TestZones.records(256));
+        assertEquals(-1, NativeBridge.drain(257));
+        assertEquals(-1, NativeBridge.drain(-1));
+        assertFalse(NativeBridge.lastError().contains("\n"));
+        assertEquals(0, NativeBridge.drain(0));
+    }
+
+    @Test
+    void scrapeDrainsFlushesAndRendersPrometheusText() {
+        ByteBuffer zone = TestZones.buffer(1 << 20);
+        ByteBuffer records = start(zone, TestZones.records(256));
+        TestZones.record(records, 0, 1, "192.0.2.1", 200, 10, 20, 3, -1);
+        TestZones.record(records, 1, 1, "192.0.2.1", 200, 10, 20, 3, -1);
+        assertEquals(0, NativeBridge.drain(2));
+        TestZones.record(records, 0, 0, "::1", 503, 1, 2, 3, 2);
+        String out = text(NativeBridge.scrape(1, null, null));
+        assertTrue(out.startsWith("text/plain; version=0.0.4; charset=utf-8\n# HELP "), out);
+        assertTrue(out.contains("nginx_ipng_requests_total{source_tag=\"mg1\",vip=\"192.0.2.1\",code=\"200\",} 2.0\n"));
+        assertTrue(out.contains("nginx_ipng_requests_total{source_tag=\"direct\",vip=\"::1\",code=\"503\",} 1.0\n"));
+        assertTrue(out.contains("nginx_ipng_flushes_total{worker=\"1\",} 1.0\n"));
+        assertTrue(out.contains("nginx_ipng_build_info{version=\"0.1.0\",nginx_version=\"1.22.1\",java_version=\""));
+        String again = text(NativeBridge.scrape(0, "source_tag=direct".getBytes(), null));
+        assertTrue(again.contains("nginx_ipng_scrape_duration_seconds_count 1.0\n"));
+        assertFalse(again.contains("mg1"));
+    }
+
+    @Test
+    void scrapeAnswersJsonWhenAsked() {
+        start(TestZones.buffer(1 << 20), TestZones.records(256));
+        String out = text(NativeBridge.scrape(0, null, "application/json".getBytes()));
+        assertTrue(out.startsWith("application/json\n{\"schema\":1,\"by_source\":{}"), out);
+    }
+
+    @Test
+    void tickAdvancesRatesOnTheInjectedClock() {
+        AtomicLong now = new AtomicLong(1_000);
+        NativeBridge.setClock(now::get);
+        ByteBuffer zone = TestZones.buffer(1 << 20);
+        ByteBuffer records = start(zone, TestZones.records(256));
+        assertEquals(0, NativeBridge.tick(0));
+        for (int i = 0; i < 10; i++) {
+            TestZones.record(records, i, 1, "192.0.2.1", 200, 0, 0, 1, -1);
+        }
+        now.set(1_001);
+        assertEquals(0, NativeBridge.tick(10));
+        String out = text(NativeBridge.scrape(0, null, null));
+        assertTrue(out.contains("nginx_ipng_rate_1s{source_tag=\"mg1\",vip=\"192.0.2.1\",} "
+            + (10 * (1 - Math.exp(-1))) + "\n"), out);
+        assertEquals(1_001, zone.getLong(RATE_TICK_SECOND_OFFSET));
+    }
+
+    @Test
+    void exitFlushesWhatIsLeft() {
+        ByteBuffer zone = TestZones.buffer(1 << 20);
+        ByteBuffer records = start(zone, TestZones.records(256));
+        TestZones.record(records, 0, 0, "192.0.2.1", 200, 0, 0, 1, -1);
+        assertEquals(0, NativeBridge.exit(1));
+        assertEquals(1, zone.getLong(CODE_KEYS_USED_OFFSET));
+        assertEquals(ProcessHandle.current().pid(), zone.getLong(WORKER_TABLE_OFFSET + WORKER_ENTRY_LENGTH
+            + WORKER_PID_OFFSET));
+    }
+}
