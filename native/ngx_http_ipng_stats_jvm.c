@@ -50,12 +50,14 @@ static ngx_int_t ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf);
 static ngx_int_t ngx_http_ipng_stats_java_failed(ngx_log_t *log,
     const char *what);
+static void JNICALL ngx_http_ipng_stats_vm_exit(jint code);
 static void ngx_http_ipng_stats_report(ngx_log_t *log, const char *what);
 static void ngx_http_ipng_stats_flush_handler(ngx_event_t *ev);
 static size_t ngx_http_ipng_stats_rss_kb(void);
 
 
 static ngx_http_ipng_stats_jvm_t  ngx_http_ipng_stats_jvm;
+static ngx_log_t                 *ngx_http_ipng_stats_start_log;
 
 
 static const char  *ngx_http_ipng_stats_baseline_options[] = {
@@ -104,7 +106,9 @@ ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
     crashed = (ngx_uint_t) (sh->jvm_start_attempts - sh->jvm_start_ok);
-    limit = 2 * ccf->worker_processes + 3;
+
+    /* up to worker_processes starts may be under way at the same time */
+    limit = ccf->worker_processes;
 
     if (crashed > limit) {
         ngx_http_ipng_stats_disable(cycle->log,
@@ -226,7 +230,7 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
         opt = smcf->jvm_options->elts;
 
         for (i = 0; i < smcf->jvm_options->nelts; i++) {
-            if (n == NGX_HTTP_IPNG_STATS_MAX_OPTIONS) {
+            if (n == NGX_HTTP_IPNG_STATS_MAX_OPTIONS - 1) {
                 break;
             }
 
@@ -235,6 +239,11 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
             options[n++].extraInfo = NULL;
         }
     }
+
+    /* some start-up failures make the JVM exit() the process: say why */
+
+    options[n].optionString = "exit";
+    options[n++].extraInfo = (void *) ngx_http_ipng_stats_vm_exit;
 
     args.version = JNI_VERSION_10;
     args.nOptions = n;
@@ -248,6 +257,8 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
 
     sigfillset(&all);
     (void) pthread_sigmask(SIG_BLOCK, &all, &saved);
+
+    ngx_http_ipng_stats_start_log = cycle->log;
 
     rc = create(&j->vm, (void **) &j->env, &args);
 
@@ -387,6 +398,18 @@ done:
     (void) (*env)->PopLocalFrame(env, NULL);
 
     return rc;
+}
+
+
+static void JNICALL
+ngx_http_ipng_stats_vm_exit(jint code)
+{
+    if (ngx_http_ipng_stats_start_log && !ngx_http_ipng_stats_worker.running) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_http_ipng_stats_start_log, 0,
+                      "ipng_stats: the JVM ended this worker while starting "
+                      "(exit code %d; its reason is on stderr, above); "
+                      "check \"ipng_stats_jvm_options\"", (int) code);
+    }
 }
 
 

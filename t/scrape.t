@@ -1,0 +1,132 @@
+# The scrape location: formats, content types, methods, caching headers,
+# and that it never counts itself.
+use Test::Nginx::Socket 'no_plan';
+run_tests();
+
+__DATA__
+
+=== TEST 1: Prometheus text 0.0.4 by default, with the reference's metric families
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    location /status { ipng_stats; }
+    location / { return 200 "ok\n"; }
+--- pre_requests
+GET / x3
+--- wait: 1.2
+--- request
+GET /status
+--- response_headers
+Content-Type: text/plain; version=0.0.4; charset=utf-8
+Cache-Control: no-store
+--- response_body_like
+^# TYPE nginx_ipng_requests_total counter$
+^nginx_ipng_requests_total\{source_tag="direct",vip="127.0.0.1",code="200",\} 3\.0$
+^# TYPE nginx_ipng_request_duration_seconds histogram$
+^# TYPE nginx_ipng_zone_full_events_total counter$
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 2: the scrape location is never counted
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    location /status { ipng_stats; }
+--- pre_requests
+GET /status x5
+--- request
+GET /status
+--- response_body_unlike
+nginx_ipng_requests_total\{
+
+
+
+=== TEST 3: JSON when Accept asks for it
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    location /status { ipng_stats; }
+    location / { return 404; }
+--- pre_requests
+GET /missing x2
+--- wait: 1.2
+--- request
+GET /status
+--- more_headers
+Accept: application/json
+--- response_headers_like
+Content-Type: ^application/json
+--- response_body_like
+^\{"schema":1,"by_source":\{"direct":\{"vips":\{"127\.0\.0\.1":\{.*"codes":\{"404":\{"requests":2,
+
+
+
+=== TEST 4: OpenMetrics when Accept asks for it, ending in # EOF
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    location /status { ipng_stats; }
+--- request
+GET /status
+--- more_headers
+Accept: application/openmetrics-text; version=1.0.0
+--- response_headers_like
+Content-Type: ^application/openmetrics-text; version=1\.0\.0
+--- response_body_like
+# EOF\n\z
+
+
+
+=== TEST 5: HEAD gets the headers only; POST is not allowed
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    location /status { ipng_stats; }
+--- pipelined_requests
+HEAD /status
+POST /status
+--- error_code
+200
+405
+
+
+
+=== TEST 6: a location with "ipng_stats off" is not counted, its neighbours are
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    location /status { ipng_stats; }
+    location /quiet { ipng_stats off; return 204; }
+    location / { return 200; }
+--- pre_requests
+GET /quiet x4
+GET / x2
+--- wait: 1.2
+--- request
+GET /status
+--- response_body_like
+code="200",\} 2\.0$
+--- response_body_unlike
+code="204"
+
+
+
+=== TEST 7: filters by source_tag and vip; unknown values give an empty, valid document
+--- http_config
+    ipng_stats_zone ipng:1m;
+    ipng_stats_default_source edge;
+--- config
+    location /status { ipng_stats; }
+    location / { return 200; }
+--- pre_requests
+GET / x2
+--- wait: 1.2
+--- request
+GET /status?source_tag=nope&vip=127.0.0.1
+--- response_body_unlike
+nginx_ipng_requests_total\{
+--- response_body_like
+^# TYPE nginx_ipng_requests_total counter$
