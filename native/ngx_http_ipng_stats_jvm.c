@@ -50,14 +50,12 @@ static ngx_int_t ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf);
 static ngx_int_t ngx_http_ipng_stats_java_failed(ngx_log_t *log,
     const char *what);
-static void JNICALL ngx_http_ipng_stats_vm_exit(jint code);
 static void ngx_http_ipng_stats_report(ngx_log_t *log, const char *what);
 static void ngx_http_ipng_stats_flush_handler(ngx_event_t *ev);
 static size_t ngx_http_ipng_stats_rss_kb(void);
 
 
 static ngx_http_ipng_stats_jvm_t  ngx_http_ipng_stats_jvm;
-static ngx_log_t                 *ngx_http_ipng_stats_start_log;
 
 
 static const char  *ngx_http_ipng_stats_baseline_options[] = {
@@ -69,6 +67,7 @@ static const char  *ngx_http_ipng_stats_baseline_options[] = {
     "-XX:ReservedCodeCacheSize=32m",
     "-XX:-UsePerfData",
     "-Djava.awt.headless=true",
+    "-XX:+DisplayVMOutputToStderr",     /* stderr is nginx's error log */
     NULL
 };
 
@@ -112,8 +111,9 @@ ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
 
     if (crashed > limit) {
         ngx_http_ipng_stats_disable(cycle->log,
-                           "%ui JVM starts did not finish (workers died while "
-                           "starting it); counting stays off until the next "
+                           "%ui JVM starts did not finish (the JVM ended the "
+                           "workers while starting, see its message in the "
+                           "error log); counting stays off until the next "
                            "reload or restart", crashed);
         return NGX_ERROR;
     }
@@ -230,7 +230,7 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
         opt = smcf->jvm_options->elts;
 
         for (i = 0; i < smcf->jvm_options->nelts; i++) {
-            if (n == NGX_HTTP_IPNG_STATS_MAX_OPTIONS - 1) {
+            if (n == NGX_HTTP_IPNG_STATS_MAX_OPTIONS) {
                 break;
             }
 
@@ -239,11 +239,6 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
             options[n++].extraInfo = NULL;
         }
     }
-
-    /* some start-up failures make the JVM exit() the process: say why */
-
-    options[n].optionString = "exit";
-    options[n++].extraInfo = (void *) ngx_http_ipng_stats_vm_exit;
 
     args.version = JNI_VERSION_10;
     args.nOptions = n;
@@ -257,8 +252,6 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
 
     sigfillset(&all);
     (void) pthread_sigmask(SIG_BLOCK, &all, &saved);
-
-    ngx_http_ipng_stats_start_log = cycle->log;
 
     rc = create(&j->vm, (void **) &j->env, &args);
 
@@ -398,18 +391,6 @@ done:
     (void) (*env)->PopLocalFrame(env, NULL);
 
     return rc;
-}
-
-
-static void JNICALL
-ngx_http_ipng_stats_vm_exit(jint code)
-{
-    if (ngx_http_ipng_stats_start_log && !ngx_http_ipng_stats_worker.running) {
-        ngx_log_error(NGX_LOG_ALERT, ngx_http_ipng_stats_start_log, 0,
-                      "ipng_stats: the JVM ended this worker while starting "
-                      "(exit code %d; its reason is on stderr, above); "
-                      "check \"ipng_stats_jvm_options\"", (int) code);
-    }
 }
 
 

@@ -53,7 +53,8 @@ counting is off in this worker
 --- config
     location /status { ipng_stats; }
     location / { return 200 "ok\n"; }
---- wait: 2
+--- shell
+sleep 2
 --- pipelined_requests
 GET /
 GET /status
@@ -63,5 +64,5 @@ GET /status
 --- response_body_like
 JVM starts did not finish
 --- error_log
-the JVM ended this worker while starting
+Error occurred during initialization of VM
 exited with code 1

@@ -13,17 +13,15 @@ __DATA__
     location / { return 200 "ok\n"; }
 --- pre_requests
 GET / x3
---- wait: 1.2
+--- shell
+sleep 1.2
 --- request
 GET /status
 --- response_headers
 Content-Type: text/plain; version=0.0.4; charset=utf-8
 Cache-Control: no-store
 --- response_body_like
-^# TYPE nginx_ipng_requests_total counter$
-^nginx_ipng_requests_total\{source_tag="direct",vip="127.0.0.1",code="200",\} 3\.0$
-^# TYPE nginx_ipng_request_duration_seconds histogram$
-^# TYPE nginx_ipng_zone_full_events_total counter$
+^# TYPE nginx_ipng_requests_total counter$.*^nginx_ipng_requests_total\{source_tag="direct",vip="127.0.0.1",code="200",\} 3\.0$.*^# TYPE nginx_ipng_request_duration_seconds histogram$.*^# TYPE nginx_ipng_zone_full_events_total counter$
 --- no_error_log
 [error]
 [alert]
@@ -52,7 +50,8 @@ nginx_ipng_requests_total\{
     location / { return 404; }
 --- pre_requests
 GET /missing x2
---- wait: 1.2
+--- shell
+sleep 1.2
 --- request
 GET /status
 --- more_headers
@@ -104,7 +103,8 @@ POST /status
 --- pre_requests
 GET /quiet x4
 GET / x2
---- wait: 1.2
+--- shell
+sleep 1.2
 --- request
 GET /status
 --- response_body_like
@@ -123,7 +123,8 @@ code="204"
     location / { return 200; }
 --- pre_requests
 GET / x2
---- wait: 1.2
+--- shell
+sleep 1.2
 --- request
 GET /status?source_tag=nope&vip=127.0.0.1
 --- response_body_unlike
