@@ -109,6 +109,13 @@ static ngx_command_t  ngx_http_ipng_stats_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ipng_stats_logtail"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_ipng_stats_logtail,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ipng_stats"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
                         |NGX_CONF_NOARGS|NGX_CONF_TAKE1,
@@ -166,6 +173,10 @@ ngx_http_ipng_stats_init(ngx_conf_t *cf)
 
     if (smcf->shm_zone == NULL) {
         return NGX_OK;
+    }
+
+    if (ngx_http_ipng_stats_logtail_init(cf, smcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
@@ -228,6 +239,7 @@ ngx_http_ipng_stats_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_uint_t   i;
 
     if (smcf->flush_interval != NGX_CONF_UNSET_MSEC
+        || smcf->logtail
         || smcf->status_mode != NGX_CONF_UNSET_UINT
         || smcf->buckets != NGX_CONF_UNSET_PTR
         || smcf->jvm_options != NGX_CONF_UNSET_PTR
@@ -584,6 +596,10 @@ ngx_http_ipng_stats_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* the logtail does not need the JVM */
+
+    (void) ngx_http_ipng_stats_logtail_init_process(cycle, smcf);
+
     /* fail open: whatever happens, the worker serves traffic */
 
     (void) ngx_http_ipng_stats_jvm_start(cycle, smcf);
@@ -595,5 +611,14 @@ ngx_http_ipng_stats_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_ipng_stats_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_ipng_stats_main_conf_t  *smcf;
+
     ngx_http_ipng_stats_jvm_exit(cycle->log);
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_ipng_stats_module);
+
+    if (smcf && smcf->shm_zone) {
+        ngx_http_ipng_stats_logtail_exit_process(cycle, smcf);
+    }
 }

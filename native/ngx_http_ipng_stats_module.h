@@ -135,6 +135,8 @@ typedef struct {
 
     ngx_array_t                 tags;             /* of ngx_str_t; 0 = default */
 
+    void                       *logtail;          /* _logtail.c's own conf */
+
     ngx_uint_t                  used;             /* a directive was seen */
 } ngx_http_ipng_stats_main_conf_t;
 
@@ -174,6 +176,16 @@ void ngx_http_ipng_stats_disable(ngx_log_t *log, const char *fmt, ...);
 
 /* scrape: ngx_http_ipng_stats_scrape.c */
 ngx_int_t ngx_http_ipng_stats_scrape_handler(ngx_http_request_t *r);
+
+/* UDP logtail: ngx_http_ipng_stats_logtail.c */
+char *ngx_http_ipng_stats_logtail(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_ipng_stats_logtail_init(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf);
+ngx_int_t ngx_http_ipng_stats_logtail_init_process(ngx_cycle_t *cycle,
+    ngx_http_ipng_stats_main_conf_t *smcf);
+void ngx_http_ipng_stats_logtail_exit_process(ngx_cycle_t *cycle,
+    ngx_http_ipng_stats_main_conf_t *smcf);
 
 
 #endif /* _NGX_HTTP_IPNG_STATS_MODULE_H_INCLUDED_ */
