@@ -22,7 +22,7 @@ ngx_int_t
 ngx_http_ipng_stats_log_handler(ngx_http_request_t *r)
 {
     uint64_t                         up;
-    ngx_uint_t                       i;
+    ngx_uint_t                       i, miss;
     ngx_connection_t                *c;
     ngx_time_t                      *tp;
     ngx_msec_int_t                   ms;
@@ -88,8 +88,12 @@ ngx_http_ipng_stats_log_handler(ngx_http_request_t *r)
         rec->flags = NGX_HTTP_IPNG_STATS_FLAG_UPSTREAM;
     }
 
-    rec->source_id = 0;
+    rec->source_id = ngx_http_ipng_stats_source(r, &miss);
     rec->reserved = 0;
+
+    if (miss) {
+        rec->flags |= NGX_HTTP_IPNG_STATS_FLAG_IFINDEX_MISS;
+    }
 
     /* the VIP: as $server_addr, one getsockname() per wildcard connection */
 

@@ -12,6 +12,7 @@
 #include "ngx_http_ipng_stats_module.h"
 
 
+static ngx_int_t ngx_http_ipng_stats_preconf(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ipng_stats_init(ngx_conf_t *cf);
 static void *ngx_http_ipng_stats_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_ipng_stats_init_main_conf(ngx_conf_t *cf, void *conf);
@@ -28,6 +29,7 @@ static char *ngx_http_ipng_stats_check_tag(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_ipng_stats_check_flush(ngx_conf_t *cf, void *post,
     void *data);
+static ngx_int_t ngx_http_ipng_stats_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_ipng_stats_init_process(ngx_cycle_t *cycle);
 static void ngx_http_ipng_stats_exit_process(ngx_cycle_t *cycle);
 
@@ -38,6 +40,12 @@ static ngx_conf_post_t  ngx_http_ipng_stats_flush_post = {
 
 static ngx_conf_post_t  ngx_http_ipng_stats_tag_post = {
     ngx_http_ipng_stats_check_tag
+};
+
+static ngx_conf_enum_t  ngx_http_ipng_stats_attributions[] = {
+    { ngx_string("bind"), 0 },
+    { ngx_string("pktinfo"), 1 },
+    { ngx_null_string, 0 }
 };
 
 static ngx_conf_enum_t  ngx_http_ipng_stats_status_modes[] = {
@@ -88,6 +96,20 @@ static ngx_command_t  ngx_http_ipng_stats_commands[] = {
       offsetof(ngx_http_ipng_stats_main_conf_t, status_mode),
       &ngx_http_ipng_stats_status_modes },
 
+    { ngx_string("ipng_stats_attribution"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ipng_stats_main_conf_t, attribution),
+      &ngx_http_ipng_stats_attributions },
+
+    { ngx_string("ipng_stats_rescan_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ipng_stats_main_conf_t, rescan_interval),
+      NULL },
+
     { ngx_string("ipng_stats_jvm"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -129,7 +151,7 @@ static ngx_command_t  ngx_http_ipng_stats_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_ipng_stats_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_ipng_stats_preconf,           /* preconfiguration */
     ngx_http_ipng_stats_init,              /* postconfiguration */
 
     ngx_http_ipng_stats_create_main_conf,  /* create main configuration */
@@ -149,7 +171,7 @@ ngx_module_t  ngx_http_ipng_stats_module = {
     ngx_http_ipng_stats_commands,          /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_ipng_stats_init_module,       /* init module */
     ngx_http_ipng_stats_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -163,11 +185,22 @@ ngx_http_ipng_stats_worker_t  ngx_http_ipng_stats_worker;
 
 
 static ngx_int_t
+ngx_http_ipng_stats_preconf(ngx_conf_t *cf)
+{
+    /* before the http block is parsed: take over "listen" */
+
+    return ngx_http_ipng_stats_listen_wrap(cf);
+}
+
+
+static ngx_int_t
 ngx_http_ipng_stats_init(ngx_conf_t *cf)
 {
     ngx_http_handler_pt              *h;
     ngx_http_core_main_conf_t        *cmcf;
     ngx_http_ipng_stats_main_conf_t  *smcf;
+
+    ngx_http_ipng_stats_listen_unwrap();
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ipng_stats_module);
 
@@ -218,8 +251,17 @@ ngx_http_ipng_stats_create_main_conf(ngx_conf_t *cf)
     smcf->status_mode = NGX_CONF_UNSET_UINT;
     smcf->buckets = NGX_CONF_UNSET_PTR;
     smcf->jvm_options = NGX_CONF_UNSET_PTR;
+    smcf->attribution = NGX_CONF_UNSET_UINT;
+    smcf->rescan_interval = NGX_CONF_UNSET_MSEC;
 
     if (ngx_array_init(&smcf->tags, cf->pool, 4, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->bindings, cf->pool, 4,
+                       sizeof(ngx_http_ipng_stats_binding_t))
         != NGX_OK)
     {
         return NULL;
@@ -240,6 +282,8 @@ ngx_http_ipng_stats_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (smcf->flush_interval != NGX_CONF_UNSET_MSEC
         || smcf->logtail
+        || smcf->attribution != NGX_CONF_UNSET_UINT
+        || smcf->rescan_interval != NGX_CONF_UNSET_MSEC
         || smcf->status_mode != NGX_CONF_UNSET_UINT
         || smcf->buckets != NGX_CONF_UNSET_PTR
         || smcf->jvm_options != NGX_CONF_UNSET_PTR
@@ -266,6 +310,8 @@ ngx_http_ipng_stats_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(smcf->flush_interval, 1000);
     ngx_conf_init_uint_value(smcf->status_mode, 0);
+    ngx_conf_init_uint_value(smcf->attribution, 0);
+    ngx_conf_init_msec_value(smcf->rescan_interval, 60000);
     ngx_conf_init_ptr_value(smcf->jvm_options, NULL);
 
     if (smcf->default_source.data == NULL) {
@@ -300,6 +346,10 @@ ngx_http_ipng_stats_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     *tag = smcf->default_source;
+
+    if (ngx_http_ipng_stats_listen_init(cf, smcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (smcf->classpath.data == NULL) {
         ngx_str_set(&smcf->classpath, NGX_HTTP_IPNG_STATS_JAR);
@@ -579,6 +629,26 @@ ngx_http_ipng_stats_check_flush(ngx_conf_t *cf, void *post, void *data)
 
 
 static ngx_int_t
+ngx_http_ipng_stats_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_ipng_stats_main_conf_t  *smcf;
+
+    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
+        return NGX_OK;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_ipng_stats_module);
+
+    if (smcf && smcf->shm_zone) {
+        ngx_http_ipng_stats_listen_init_module(cycle, smcf);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
 ngx_http_ipng_stats_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_ipng_stats_main_conf_t  *smcf;
@@ -594,6 +664,10 @@ ngx_http_ipng_stats_init_process(ngx_cycle_t *cycle)
 
     if (smcf == NULL || smcf->shm_zone == NULL) {
         return NGX_OK;
+    }
+
+    if (ngx_http_ipng_stats_listen_init_process(cycle, smcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     /* the logtail does not need the JVM */

@@ -47,7 +47,8 @@ typedef struct {
     uint64_t                    reserved;
 } ngx_http_ipng_stats_record_t;
 
-#define NGX_HTTP_IPNG_STATS_FLAG_UPSTREAM  0x01
+#define NGX_HTTP_IPNG_STATS_FLAG_UPSTREAM       0x01
+#define NGX_HTTP_IPNG_STATS_FLAG_IFINDEX_MISS   0x02
 
 _Static_assert(sizeof(ngx_http_ipng_stats_record_t) == 64, "record length");
 _Static_assert(offsetof(ngx_http_ipng_stats_record_t, bytes_out) == 8, "");
@@ -120,6 +121,20 @@ typedef struct {
 } ngx_http_ipng_stats_loc_conf_t;
 
 
+/* one address of one "listen" directive, with its device and tag */
+
+typedef struct {
+    ngx_sockaddr_t              sockaddr;
+    socklen_t                   socklen;
+    ngx_str_t                   device;           /* may be empty */
+    ngx_str_t                   tag;              /* ipng_source_tag= */
+    ngx_uint_t                  source;           /* index into tags */
+    void                       *server;           /* its server{} conf */
+    u_char                     *file;
+    ngx_uint_t                  line;
+} ngx_http_ipng_stats_binding_t;
+
+
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
     ngx_http_ipng_stats_sh_t   *sh;               /* our region of the zone */
@@ -134,6 +149,9 @@ typedef struct {
     ngx_array_t                *jvm_options;      /* of ngx_str_t */
 
     ngx_array_t                 tags;             /* of ngx_str_t; 0 = default */
+    ngx_array_t                 bindings;   /* of ngx_http_ipng_stats_binding_t */
+    ngx_uint_t                  attribution;      /* 0 bind, 1 pktinfo */
+    ngx_msec_t                  rescan_interval;
 
     void                       *logtail;          /* _logtail.c's own conf */
 
@@ -176,6 +194,18 @@ void ngx_http_ipng_stats_disable(ngx_log_t *log, const char *fmt, ...);
 
 /* scrape: ngx_http_ipng_stats_scrape.c */
 ngx_int_t ngx_http_ipng_stats_scrape_handler(ngx_http_request_t *r);
+
+/* listen parameters: ngx_http_ipng_stats_listen.c */
+ngx_int_t ngx_http_ipng_stats_listen_wrap(ngx_conf_t *cf);
+void ngx_http_ipng_stats_listen_unwrap(void);
+char *ngx_http_ipng_stats_listen_init(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf);
+void ngx_http_ipng_stats_listen_init_module(ngx_cycle_t *cycle,
+    ngx_http_ipng_stats_main_conf_t *smcf);
+ngx_int_t ngx_http_ipng_stats_listen_init_process(ngx_cycle_t *cycle,
+    ngx_http_ipng_stats_main_conf_t *smcf);
+ngx_uint_t ngx_http_ipng_stats_source(ngx_http_request_t *r,
+    ngx_uint_t *miss);
 
 /* UDP logtail: ngx_http_ipng_stats_logtail.c */
 char *ngx_http_ipng_stats_logtail(ngx_conf_t *cf, ngx_command_t *cmd,
