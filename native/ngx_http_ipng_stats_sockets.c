@@ -46,6 +46,8 @@ static ngx_socket_t ngx_ipng_stats_sockets_open(ngx_cycle_t *cycle,
     ngx_listening_t *ls, ngx_str_t *device);
 static ngx_int_t ngx_ipng_stats_sockets_device(ngx_socket_t s,
     ngx_str_t *device);
+static void ngx_ipng_stats_sockets_unbind_old(ngx_cycle_t *cycle,
+    ngx_http_ipng_stats_main_conf_t *smcf);
 static void ngx_ipng_stats_sockets_release(void *data);
 
 
@@ -107,12 +109,14 @@ ngx_ipng_stats_sockets_init_conf(ngx_cycle_t *cycle, void *conf)
 
 arrange:
 
-    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
-        return NGX_CONF_OK;
+    smcf = NULL;
+
+    if (cycle->conf_ctx[ngx_http_module.index]) {
+        smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                                   ngx_http_ipng_stats_module);
     }
 
-    smcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_http_ipng_stats_module);
+    ngx_ipng_stats_sockets_unbind_old(cycle, smcf);
 
     if (smcf == NULL || smcf->attribution != 0) {
         return NGX_CONF_OK;
@@ -153,6 +157,75 @@ arrange:
 }
 
 
+/*
+ * Old sockets bound to a device on an address that has no device in the
+ * new configuration (or the new one is in pktinfo mode) are handed to plain
+ * listeners: unbind them first.
+ */
+
+static void
+ngx_ipng_stats_sockets_unbind_old(ngx_cycle_t *cycle,
+    ngx_http_ipng_stats_main_conf_t *smcf)
+{
+    char                            dev[IFNAMSIZ + 1];
+    socklen_t                       len;
+    ngx_str_t                       none;
+    ngx_uint_t                      i, k, keep;
+    ngx_listening_t                *ols;
+    ngx_http_ipng_stats_binding_t  *b;
+
+    if (ngx_test_config || cycle->old_cycle == NULL
+        || cycle->old_cycle->listening.nelts == 0)
+    {
+        return;
+    }
+
+    ngx_str_null(&none);
+    ols = cycle->old_cycle->listening.elts;
+
+    for (i = 0; i < cycle->old_cycle->listening.nelts; i++) {
+        if (ols[i].fd == (ngx_socket_t) -1 || ols[i].type != SOCK_STREAM) {
+            continue;
+        }
+
+        ngx_memzero(dev, sizeof(dev));
+        len = IFNAMSIZ;
+
+        if (getsockopt(ols[i].fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len)
+            == -1 || dev[0] == '\0')
+        {
+            continue;
+        }
+
+        keep = 0;
+
+        if (smcf && smcf->attribution == 0) {
+            b = smcf->bindings.elts;
+
+            for (k = 0; k < smcf->bindings.nelts; k++) {
+                if (b[k].device.len
+                    && ngx_cmp_sockaddr(ols[i].sockaddr, ols[i].socklen,
+                                        &b[k].sockaddr.sockaddr, b[k].socklen,
+                                        1)
+                       == NGX_OK)
+                {
+                    keep = 1;    /* its group sorts it out */
+                    break;
+                }
+            }
+        }
+
+        if (!keep && ngx_ipng_stats_sockets_device(ols[i].fd, &none)
+                     != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
+                          "ipng_stats: cannot unbind %V from device \"%s\"",
+                          &ols[i].addr_text, dev);
+        }
+    }
+}
+
+
 static ngx_int_t
 ngx_ipng_stats_sockets_group(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_binding_t *first)
@@ -164,6 +237,7 @@ ngx_ipng_stats_sockets_group(ngx_cycle_t *cycle,
     ngx_str_t                       had;
     ngx_uint_t                      i, k, n, m, nold, taken, found;
     ngx_uint_t                      used[NGX_IPNG_STATS_MAX_GROUP];
+    ngx_uint_t                      decided[NGX_IPNG_STATS_MAX_GROUP];
     ngx_socket_t                    s;
     ngx_listening_t                *ls, *ols, *l;
     ngx_http_ipng_stats_binding_t  *b;
@@ -244,6 +318,7 @@ ngx_ipng_stats_sockets_group(ngx_cycle_t *cycle,
     /* the old cycle's sockets for the address, in nginx's hand-over order */
 
     ngx_memzero(used, sizeof(used));
+    ngx_memzero(decided, sizeof(decided));
     ngx_memzero(want, sizeof(want));
     nold = 0;
 
@@ -283,14 +358,10 @@ ngx_ipng_stats_sockets_group(ngx_cycle_t *cycle,
                     && ngx_strncmp(members[k].data, had.data, had.len) == 0)
                 {
                     used[k] = 1;
+                    decided[nold] = 1;
                     want[nold] = members[k];
-                    want[nold].data = members[k].data;
                     break;
                 }
-            }
-
-            if (k == m) {
-                want[nold].data = NULL;    /* decided below */
             }
 
             if (!ngx_test_config) {
@@ -319,12 +390,13 @@ ngx_ipng_stats_sockets_group(ngx_cycle_t *cycle,
                 continue;
             }
 
-            if (want[n].data == NULL) {
+            if (!decided[n]) {
                 while (used[taken]) {
                     taken++;
                 }
 
                 used[taken] = 1;
+                decided[n] = 1;
                 want[n] = members[taken];
 
                 if (!ngx_test_config
@@ -344,7 +416,7 @@ ngx_ipng_stats_sockets_group(ngx_cycle_t *cycle,
 
     /* the rest of the members get new sockets, in order */
 
-    for (k = 0, n = nold; n < m; k++) {
+    for (k = 0, n = nold; n < m && k < m; k++) {
         if (used[k]) {
             continue;
         }

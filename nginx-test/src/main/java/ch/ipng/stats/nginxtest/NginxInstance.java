@@ -61,6 +61,7 @@ public final class NginxInstance implements AutoCloseable {
     private long masterStart = -1;
     private Duration timeout = DEFAULT_TIMEOUT;
     private boolean keepPrefix = TestEnv.keepPrefixes();
+    private boolean waitForPort = true;
 
     private NginxInstance(Path nginxBin, Path prefix, int[] ports) {
         this.nginxBin = nginxBin;
@@ -142,6 +143,15 @@ public final class NginxInstance implements AutoCloseable {
     }
 
     /** Keep the prefix directory after {@link #close()} (default: -Dipng.keep). */
+    /**
+     * Whether {@link #start()} waits for {@link #port()} to accept on
+     * 127.0.0.1 (default on); off for an nginx in another network namespace.
+     */
+    public NginxInstance waitForPort(boolean on) {
+        this.waitForPort = on;
+        return this;
+    }
+
     public NginxInstance keepPrefix(boolean keep) {
         this.keepPrefix = keep;
         return this;
@@ -219,7 +229,7 @@ public final class NginxInstance implements AutoCloseable {
             sleep(10);
         }
         waitForWorkers(Set.of(), deadline);
-        if (conf.contains(":" + port() + ";") || conf.contains(":" + port() + " ")) {
+        if (waitForPort && (conf.contains(":" + port() + ";") || conf.contains(":" + port() + " "))) {
             waitForPort(port(), deadline);
         }
     }
