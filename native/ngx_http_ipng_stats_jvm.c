@@ -58,7 +58,8 @@ static size_t ngx_http_ipng_stats_rss_kb(void);
 static ngx_http_ipng_stats_jvm_t  ngx_http_ipng_stats_jvm;
 
 
-static const char  *ngx_http_ipng_stats_baseline_options[] = {
+/* also used by the configuration-time check in _jvm_conf.c */
+const char  *ngx_http_ipng_stats_baseline_options[] = {
     "-Xrs",
     "-XX:+UseSerialGC",
     "-Xms8m",

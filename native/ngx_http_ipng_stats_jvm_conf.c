@@ -13,12 +13,24 @@
 
 #include <pwd.h>
 #include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+
+#define NGX_HTTP_IPNG_STATS_CHECK_CLASS  "ch.ipng.stats.bridge.Check"
+#define NGX_HTTP_IPNG_STATS_CHECK_MS     20000
+#define NGX_HTTP_IPNG_STATS_CHECK_ARGS   80
 
 
 static ngx_int_t ngx_http_ipng_stats_find_libjvm(ngx_conf_t *cf,
     ngx_str_t *home, const char *from, ngx_str_t *libjvm);
 static ngx_int_t ngx_http_ipng_stats_readable(const char *path, uid_t uid,
     gid_t gid, const char *user, const char **why);
+static char *ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf, char *jar);
+static ngx_int_t ngx_http_ipng_stats_run(ngx_conf_t *cf, char **argv,
+    u_char *out, size_t size);
 
 
 static const char  *ngx_http_ipng_stats_libjvm_paths[] = {
@@ -114,7 +126,213 @@ ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_ipng_stats_jvm_try(cf, smcf, (char *) p);
+}
+
+
+/*
+ * Start the workers' JVM once, with their options, in a child process:
+ * "java <options> -cp <jar> ch.ipng.stats.bridge.Check <layouts>".  A bad
+ * option or a jar of another build fails "nginx -t" here instead of
+ * turning counting off in every worker.  Skipped (with a notice) when the
+ * JVM home has no bin/java.
+ */
+
+static char *
+ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf, char *jar)
+{
+    char         *argv[NGX_HTTP_IPNG_STATS_CHECK_ARGS], *java, *p;
+    u_char        out[1024], *nl;
+    ngx_int_t     rc;
+    ngx_str_t    *opt;
+    ngx_uint_t    i, n, up;
+
+    /* the launcher: bin/java in a parent directory of libjvm.so */
+
+    java = ngx_pnalloc(cf->temp_pool, smcf->libjvm.len + sizeof("/bin/java"));
+    if (java == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_cpystrn((u_char *) java, smcf->libjvm.data,
+                       smcf->libjvm.len + 1);
+
+    for (up = 0; up < 5; up++) {
+        p = strrchr(java, '/');
+        if (p == NULL || p == java) {
+            break;
+        }
+
+        ngx_memcpy(p, "/bin/java", sizeof("/bin/java"));
+
+        if (access(java, X_OK) == 0) {
+            break;
+        }
+
+        *p = '\0';
+    }
+
+    if (up == 5 || access(java, X_OK) != 0) {
+        ngx_conf_log_error(NGX_LOG_NOTICE, cf, 0,
+                           "ipng_stats: no bin/java next to \"%V\", the JVM "
+                           "options are checked in the workers only",
+                           &smcf->libjvm);
+        return NGX_CONF_OK;
+    }
+
+    n = 0;
+    argv[n++] = java;
+
+    for (i = 0; ngx_http_ipng_stats_baseline_options[i]; i++) {
+        argv[n++] = (char *) ngx_http_ipng_stats_baseline_options[i];
+    }
+
+    if (smcf->jvm_options) {
+        opt = smcf->jvm_options->elts;
+
+        for (i = 0; i < smcf->jvm_options->nelts
+                    && n < NGX_HTTP_IPNG_STATS_CHECK_ARGS - 8; i++)
+        {
+            argv[n++] = (char *) opt[i].data;
+        }
+    }
+
+    argv[n++] = "-cp";
+    argv[n++] = jar;
+    argv[n++] = NGX_HTTP_IPNG_STATS_CHECK_CLASS;
+
+    p = ngx_pnalloc(cf->temp_pool, NGX_INT64_LEN + 1 + NGX_INT_T_LEN + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    argv[n++] = p;
+    p = (char *) ngx_sprintf((u_char *) p, "%L%Z",
+                             (int64_t) NGX_HTTP_IPNG_STATS_LAYOUT_SIGNATURE);
+    argv[n++] = p;
+    (void) ngx_sprintf((u_char *) p, "%d%Z",
+                       NGX_HTTP_IPNG_STATS_LAYOUT_VERSION);
+    argv[n] = NULL;
+
+    ngx_memzero(out, sizeof(out));
+
+    rc = ngx_http_ipng_stats_run(cf, argv, out, sizeof(out) - 1);
+
+    if (rc == NGX_OK) {
+        return NGX_CONF_OK;
+    }
+
+    /* the JVM's own words, on one line */
+
+    for (nl = out; *nl; nl++) {
+        if (*nl == '\n' || *nl == '\r' || *nl == '\t') {
+            *nl = ' ';
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "ipng_stats: the workers' JVM would not start "
+                       "(\"%s ... %s\" said: %s); check "
+                       "\"ipng_stats_jvm_options\", \"ipng_stats_jvm\" and "
+                       "\"ipng_stats_classpath\"", java,
+                       NGX_HTTP_IPNG_STATS_CHECK_CLASS,
+                       out[0] ? (char *) out : "nothing");
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_ipng_stats_run(ngx_conf_t *cf, char **argv, u_char *out,
+    size_t size)
+{
+    int            fds[2], status, fd, max;
+    pid_t          pid;
+    size_t         len;
+    ssize_t        n;
+    sigset_t       none;
+    ngx_msec_t     left;
+    struct pollfd  pfd;
+
+    if (pipe(fds) == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "pipe() failed");
+        return NGX_ERROR;
+    }
+
+    pid = fork();
+
+    if (pid == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "fork() failed");
+        close(fds[0]);
+        close(fds[1]);
+        return NGX_ERROR;
+    }
+
+    if (pid == 0) {
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+
+        (void) dup2(fds[1], STDOUT_FILENO);
+        (void) dup2(fds[1], STDERR_FILENO);
+
+        /* not nginx's listening sockets and log files */
+
+        max = (int) ngx_min(sysconf(_SC_OPEN_MAX), 65536);
+
+        for (fd = STDERR_FILENO + 1; fd < max; fd++) {
+            (void) close(fd);
+        }
+
+        execv(argv[0], argv);
+        _exit(127);
+    }
+
+    close(fds[1]);
+
+    len = 0;
+    left = NGX_HTTP_IPNG_STATS_CHECK_MS;
+    pfd.fd = fds[0];
+    pfd.events = POLLIN;
+
+    while (left > 0) {
+        if (poll(&pfd, 1, 100) <= 0) {
+            left = (left > 100) ? left - 100 : 0;
+            continue;
+        }
+
+        n = read(fds[0], out + len, size - len);
+
+        if (n <= 0) {
+            break;
+        }
+
+        len += n;
+
+        if (len == size) {
+            /* keep the first words, drain the rest */
+            len = size - 1;
+        }
+    }
+
+    close(fds[0]);
+
+    if (left == 0) {
+        (void) kill(pid, SIGKILL);
+        ngx_cpystrn(out, (u_char *) "it did not finish in 20 seconds", size);
+    }
+
+    while (waitpid(pid, &status, 0) == -1) {
+        if (ngx_errno != NGX_EINTR) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && left > 0) {
+        return NGX_OK;
+    }
+
+    return NGX_ERROR;
 }
 
 

@@ -9,18 +9,23 @@
  * datagram holds whole lines only, each ending in "\n".
  *
  * How the log_format is rendered.  nginx keeps no source text of a
- * log_format: "log_format" compiles it at once into an array of operations
- * (literal text, fast built-ins such as $status, variables with the format's
- * escape= rule) that live in ngx_http_log_module's main configuration.  To
- * compile the format ourselves we would need its text, which means patching
- * ngx_http_log_module's command table to intercept "log_format", and then
- * re-implementing its escaping and built-ins, with lines that could drift
- * from what access_log writes.  Instead we run nginx's own compiled
- * operations, exactly as ngx_http_log_handler() does.  That needs the three
- * small structures below, private to ngx_http_log_module.c; they are copied
- * from nginx 1.22.1 and have had this layout since nginx 0.7.  As a guard,
- * the directive compares our element sizes with the sizes the arrays record
- * (ngx_array_t.size) and refuses the configuration if they differ.
+ * log_format: "log_format" compiles it at once into operations private to
+ * ngx_http_log_module.c.  Running those operations ourselves would tie the
+ * module to that file's private ABI, and it is not stable even within one
+ * version: Debian's nginx 1.22.1-9+deb12u11 (our target) changed the
+ * operations' run() signature to pass the end of the buffer, so code copied
+ * from nginx.org's 1.22.1 crashes its workers.  So we compile the format
+ * ourselves: a wrapper around "log_format", installed before the http block
+ * is parsed and removed when parsing ends (a cleanup of the configuration's
+ * temporary pool, run on success and on failure, so that nginx's command
+ * table never points into this library after a reload that no longer loads
+ * it), keeps each format's name and arguments, after nginx's own handler
+ * has accepted them.  "ipng_stats_logtail" compiles them as
+ * ngx_http_log_compile_format() does: literals and variables through
+ * nginx's variable machinery (so every variable works), the same escape=
+ * rules, "-" for a missing variable under the default escaping, and the
+ * built-in "combined" format.  log_format's fast built-ins ($status,
+ * $time_local, ...) are ordinary nginx variables here, with the same text.
  */
 
 
@@ -38,40 +43,31 @@
 /* send errors are logged at most once per this many seconds */
 #define NGX_HTTP_IPNG_STATS_LOGTAIL_ERR_PERIOD 10
 
+#define NGX_HTTP_IPNG_STATS_ESCAPE_DEFAULT     0
+#define NGX_HTTP_IPNG_STATS_ESCAPE_JSON        1
+#define NGX_HTTP_IPNG_STATS_ESCAPE_NONE        2
 
-/* ngx_http_log_module.c of nginx 1.22.1, private there: keep in step */
 
-typedef struct ngx_http_ipng_stats_log_op_s  ngx_http_ipng_stats_log_op_t;
+/* a log_format as configured: its name and its arguments after the name */
 
-typedef u_char *(*ngx_http_ipng_stats_log_op_run_pt) (ngx_http_request_t *r,
-    u_char *buf, ngx_http_ipng_stats_log_op_t *op);
-
-typedef size_t (*ngx_http_ipng_stats_log_op_getlen_pt) (ngx_http_request_t *r,
-    uintptr_t data);
-
-struct ngx_http_ipng_stats_log_op_s {           /* ngx_http_log_op_t */
-    size_t                                 len;
-    ngx_http_ipng_stats_log_op_getlen_pt   getlen;
-    ngx_http_ipng_stats_log_op_run_pt      run;
-    uintptr_t                              data;
-};
-
-typedef struct {                                /* ngx_http_log_fmt_t */
+typedef struct {
     ngx_str_t                   name;
-    ngx_array_t                *flushes;
-    ngx_array_t                *ops;
-} ngx_http_ipng_stats_log_fmt_t;
+    ngx_array_t                *args;         /* of ngx_str_t */
+} ngx_http_ipng_stats_logtail_fmt_t;
 
-typedef struct {                                /* ngx_http_log_main_conf_t */
-    ngx_array_t                 formats;
-    ngx_uint_t                  combined_used;
-} ngx_http_ipng_stats_log_main_conf_t;
+
+/* one piece of a compiled format */
+
+typedef struct {
+    ngx_str_t                   text;         /* a literal, if index < 0 */
+    ngx_int_t                   index;        /* a variable's index */
+} ngx_http_ipng_stats_logtail_op_t;
 
 
 typedef struct {
-    ngx_str_t                   format;       /* the log_format's name */
-    ngx_array_t                *flushes;      /* of ngx_int_t, may be NULL */
-    ngx_array_t                *ops;          /* of ..._log_op_t */
+    ngx_array_t                 ops;          /* of ..._logtail_op_t */
+    ngx_array_t                 flushes;      /* of ngx_uint_t, indexes */
+    ngx_uint_t                  escape;
     ngx_http_complex_value_t   *filter;       /* if=, or NULL */
     ngx_str_t                   url;          /* as configured */
     struct sockaddr_in          sin;
@@ -94,21 +90,146 @@ typedef struct {
 } ngx_http_ipng_stats_logtail_worker_t;
 
 
-static ngx_int_t ngx_http_ipng_stats_logtail_handler(ngx_http_request_t *r);
-static void ngx_http_ipng_stats_logtail_flush_handler(ngx_event_t *ev);
-static void ngx_http_ipng_stats_logtail_send(
-    ngx_http_ipng_stats_logtail_worker_t *w, u_char *buf, size_t len);
-static void ngx_http_ipng_stats_logtail_flush(
-    ngx_http_ipng_stats_logtail_worker_t *w);
-static char *ngx_http_ipng_stats_logtail_format(ngx_conf_t *cf,
+static char *ngx_http_ipng_stats_logtail_log_format(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static void ngx_http_ipng_stats_logtail_unwrap(void *data);
+static char *ngx_http_ipng_stats_logtail_compile(ngx_conf_t *cf,
     ngx_http_ipng_stats_logtail_conf_t *ltcf, ngx_str_t *name);
 static char *ngx_http_ipng_stats_logtail_url(ngx_conf_t *cf,
     ngx_http_ipng_stats_logtail_conf_t *ltcf, ngx_str_t *url);
+static ngx_int_t ngx_http_ipng_stats_logtail_handler(ngx_http_request_t *r);
+static size_t ngx_http_ipng_stats_logtail_len(ngx_http_request_t *r,
+    ngx_http_ipng_stats_logtail_conf_t *ltcf);
+static u_char *ngx_http_ipng_stats_logtail_render(ngx_http_request_t *r,
+    ngx_http_ipng_stats_logtail_conf_t *ltcf, u_char *p);
+static uintptr_t ngx_http_ipng_stats_logtail_escape(u_char *dst, u_char *src,
+    size_t size);
+static void ngx_http_ipng_stats_logtail_flush_handler(ngx_event_t *ev);
+static void ngx_http_ipng_stats_logtail_flush(
+    ngx_http_ipng_stats_logtail_worker_t *w);
+static void ngx_http_ipng_stats_logtail_send(
+    ngx_http_ipng_stats_logtail_worker_t *w, u_char *buf, size_t len);
 
 
 extern ngx_module_t  ngx_http_log_module;
 
+/* ngx_http_log_module.c's ngx_http_combined_fmt */
+static ngx_str_t  ngx_http_ipng_stats_logtail_combined =
+    ngx_string("$remote_addr - $remote_user [$time_local] "
+               "\"$request\" $status $body_bytes_sent "
+               "\"$http_referer\" \"$http_user_agent\"");
+
+/* while the http block is parsed: the wrapped command and what it saw */
+static ngx_command_t  *ngx_http_ipng_stats_logtail_cmd;
+static char *(*ngx_http_ipng_stats_logtail_set_format)(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_array_t    *ngx_http_ipng_stats_logtail_formats;
+
 static ngx_http_ipng_stats_logtail_worker_t  ngx_http_ipng_stats_logtail_worker;
+
+
+ngx_int_t
+ngx_http_ipng_stats_logtail_wrap(ngx_conf_t *cf)
+{
+    ngx_command_t       *cmd;
+    ngx_pool_cleanup_t  *cln;
+
+    for (cmd = ngx_http_log_module.commands; cmd->name.len; cmd++) {
+        if (cmd->name.len == sizeof("log_format") - 1
+            && ngx_strncmp(cmd->name.data, "log_format",
+                           sizeof("log_format") - 1) == 0)
+        {
+            break;
+        }
+    }
+
+    if (cmd->name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ipng_stats: no \"log_format\" directive in "
+                           "ngx_http_log_module to follow");
+        return NGX_ERROR;
+    }
+
+    ngx_http_ipng_stats_logtail_formats = ngx_array_create(cf->pool, 4,
+                                     sizeof(ngx_http_ipng_stats_logtail_fmt_t));
+    if (ngx_http_ipng_stats_logtail_formats == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->temp_pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_ipng_stats_logtail_unwrap;
+
+    if (cmd->set != ngx_http_ipng_stats_logtail_log_format) {
+        ngx_http_ipng_stats_logtail_set_format = cmd->set;
+        ngx_http_ipng_stats_logtail_cmd = cmd;
+        cmd->set = ngx_http_ipng_stats_logtail_log_format;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_ipng_stats_logtail_unwrap(void *data)
+{
+    ngx_command_t  *cmd;
+
+    cmd = ngx_http_ipng_stats_logtail_cmd;
+
+    if (cmd && cmd->set == ngx_http_ipng_stats_logtail_log_format) {
+        cmd->set = ngx_http_ipng_stats_logtail_set_format;
+    }
+
+    ngx_http_ipng_stats_logtail_formats = NULL;
+}
+
+
+static char *
+ngx_http_ipng_stats_logtail_log_format(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char                               *rv;
+    ngx_str_t                          *value, *arg;
+    ngx_uint_t                          i;
+    ngx_http_ipng_stats_logtail_fmt_t  *fmt;
+
+    rv = ngx_http_ipng_stats_logtail_set_format(cf, cmd, conf);
+
+    if (rv != NGX_CONF_OK || ngx_http_ipng_stats_logtail_formats == NULL) {
+        return rv;
+    }
+
+    /* the words of cf->args live in cf->pool; the array itself is reused */
+
+    fmt = ngx_array_push(ngx_http_ipng_stats_logtail_formats);
+    if (fmt == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    fmt->name = value[1];
+    fmt->args = ngx_array_create(cf->pool, cf->args->nelts - 2,
+                                 sizeof(ngx_str_t));
+    if (fmt->args == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        arg = ngx_array_push(fmt->args);
+        if (arg == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *arg = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
 
 
 char *
@@ -135,7 +256,7 @@ ngx_http_ipng_stats_logtail(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /*
      * set by ngx_pcalloc():
      *
-     *     ltcf->flushes = NULL;
+     *     ltcf->escape = NGX_HTTP_IPNG_STATS_ESCAPE_DEFAULT;
      *     ltcf->filter = NULL;
      */
 
@@ -144,7 +265,7 @@ ngx_http_ipng_stats_logtail(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (ngx_http_ipng_stats_logtail_format(cf, ltcf, &value[1])
+    if (ngx_http_ipng_stats_logtail_compile(cf, ltcf, &value[1])
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
@@ -162,17 +283,13 @@ ngx_http_ipng_stats_logtail(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             size = ngx_parse_size(&s);
 
-            if (size == NGX_ERROR) {
+            if (size == NGX_ERROR
+                || size < NGX_HTTP_IPNG_STATS_LOGTAIL_MIN_BUFFER)
+            {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid buffer size \"%V\" in \"%V\"",
+                                   "invalid buffer size \"%V\" in \"%V\", "
+                                   "it must be a size of at least 1k",
                                    &s, &cmd->name);
-                return NGX_CONF_ERROR;
-            }
-
-            if (size < NGX_HTTP_IPNG_STATS_LOGTAIL_MIN_BUFFER) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "buffer size \"%V\" in \"%V\" is below "
-                                   "the minimum of 1k", &s, &cmd->name);
                 return NGX_CONF_ERROR;
             }
 
@@ -186,17 +303,13 @@ ngx_http_ipng_stats_logtail(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             msec = ngx_parse_time(&s, 0);
 
-            if (msec == NGX_ERROR) {
+            if (msec == NGX_ERROR
+                || msec < NGX_HTTP_IPNG_STATS_LOGTAIL_MIN_FLUSH)
+            {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid flush time \"%V\" in \"%V\"",
+                                   "invalid flush time \"%V\" in \"%V\", "
+                                   "it must be a time of at least 100ms",
                                    &s, &cmd->name);
-                return NGX_CONF_ERROR;
-            }
-
-            if (msec < NGX_HTTP_IPNG_STATS_LOGTAIL_MIN_FLUSH) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "flush time \"%V\" in \"%V\" is below "
-                                   "the minimum of 100ms", &s, &cmd->name);
                 return NGX_CONF_ERROR;
             }
 
@@ -246,74 +359,140 @@ ngx_http_ipng_stats_logtail(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
-ngx_http_ipng_stats_logtail_format(ngx_conf_t *cf,
+ngx_http_ipng_stats_logtail_compile(ngx_conf_t *cf,
     ngx_http_ipng_stats_logtail_conf_t *ltcf, ngx_str_t *name)
 {
-    ngx_uint_t                            i;
-    ngx_http_ipng_stats_log_fmt_t        *fmt;
-    ngx_http_ipng_stats_log_main_conf_t  *lmcf;
+    u_char                             *p, *last;
+    ngx_str_t                          *value, var;
+    ngx_uint_t                          n, s, nargs, bracket, *flush;
+    ngx_http_ipng_stats_logtail_op_t   *op;
+    ngx_http_ipng_stats_logtail_fmt_t  *fmt;
 
-    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_log_module);
+    value = NULL;
+    nargs = 0;
 
-    if (lmcf == NULL
-        || lmcf->formats.size != sizeof(ngx_http_ipng_stats_log_fmt_t))
-    {
-        goto layout;
-    }
+    if (ngx_http_ipng_stats_logtail_formats) {
+        fmt = ngx_http_ipng_stats_logtail_formats->elts;
 
-    fmt = lmcf->formats.elts;
-
-    for (i = 0; i < lmcf->formats.nelts; i++) {
-        if (fmt[i].name.len == name->len
-            && ngx_strncmp(fmt[i].name.data, name->data, name->len) == 0)
-        {
-            break;
+        for (n = 0; n < ngx_http_ipng_stats_logtail_formats->nelts; n++) {
+            if (fmt[n].name.len == name->len
+                && ngx_strncmp(fmt[n].name.data, name->data, name->len) == 0)
+            {
+                value = fmt[n].args->elts;
+                nargs = fmt[n].args->nelts;
+                break;
+            }
         }
     }
 
-    if (i == lmcf->formats.nelts) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown log format \"%V\" in "
-                           "\"ipng_stats_logtail\"; define it with "
-                           "\"log_format %V ...\" earlier in the http block",
-                           name, name);
+    if (value == NULL) {
+        if (name->len != sizeof("combined") - 1
+            || ngx_strncmp(name->data, "combined", name->len) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown log format \"%V\" in "
+                               "\"ipng_stats_logtail\"; define it with "
+                               "\"log_format %V ...\" earlier in the http "
+                               "block", name, name);
+            return NGX_CONF_ERROR;
+        }
+
+        value = &ngx_http_ipng_stats_logtail_combined;
+        nargs = 1;
+    }
+
+    if (ngx_array_init(&ltcf->ops, cf->pool, 16,
+                       sizeof(ngx_http_ipng_stats_logtail_op_t))
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    if (fmt[i].ops == NULL
-        || fmt[i].ops->size != sizeof(ngx_http_ipng_stats_log_op_t)
-        || (fmt[i].flushes && fmt[i].flushes->size != sizeof(ngx_int_t)))
+    if (ngx_array_init(&ltcf->flushes, cf->pool, 8, sizeof(ngx_uint_t))
+        != NGX_OK)
     {
-        goto layout;
-    }
-
-    /* "combined" is compiled by ngx_http_log_module only when it is used */
-
-    if (i == 0 && name->len == sizeof("combined") - 1
-        && ngx_strncmp(name->data, "combined", name->len) == 0)
-    {
-        lmcf->combined_used = 1;
+        return NGX_CONF_ERROR;
     }
 
     /*
-     * the formats array may move as more log_formats follow; the arrays
-     * of operations and flushes it points to do not
+     * as ngx_http_log_compile_format(); nginx's own handler has checked
+     * the syntax already
      */
 
-    ltcf->format = *name;
-    ltcf->ops = fmt[i].ops;
-    ltcf->flushes = fmt[i].flushes;
+    s = 0;
+
+    if (nargs && ngx_strncmp(value[0].data, "escape=", 7) == 0) {
+        if (ngx_strcmp(value[0].data + 7, "json") == 0) {
+            ltcf->escape = NGX_HTTP_IPNG_STATS_ESCAPE_JSON;
+
+        } else if (ngx_strcmp(value[0].data + 7, "none") == 0) {
+            ltcf->escape = NGX_HTTP_IPNG_STATS_ESCAPE_NONE;
+        }
+
+        s++;
+    }
+
+    for ( /* void */ ; s < nargs; s++) {
+        p = value[s].data;
+        last = p + value[s].len;
+
+        while (p < last) {
+            op = ngx_array_push(&ltcf->ops);
+            if (op == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (*p != '$') {
+                op->text.data = p;
+
+                while (p < last && *p != '$') {
+                    p++;
+                }
+
+                op->text.len = p - op->text.data;
+                op->index = -1;
+                continue;
+            }
+
+            p++;
+            bracket = (p < last && *p == '{');
+            p += bracket;
+
+            for (var.data = p; p < last; p++) {
+                if ((*p < 'A' || *p > 'Z') && (*p < 'a' || *p > 'z')
+                    && (*p < '0' || *p > '9') && *p != '_')
+                {
+                    break;
+                }
+            }
+
+            var.len = p - var.data;
+            p += bracket;  /* "}" */
+
+            if (var.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid variable in log format \"%V\"",
+                                   name);
+                return NGX_CONF_ERROR;
+            }
+
+            op->text.len = 0;
+            op->index = ngx_http_get_variable_index(cf, &var);
+
+            if (op->index == NGX_ERROR) {
+                return NGX_CONF_ERROR;
+            }
+
+            flush = ngx_array_push(&ltcf->flushes);
+            if (flush == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *flush = op->index;
+        }
+    }
 
     return NGX_CONF_OK;
-
-layout:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "\"ipng_stats_logtail\" cannot read the log formats "
-                       "of this nginx (its ngx_http_log_module differs from "
-                       "nginx 1.22's); rebuild the module against this "
-                       "nginx's sources");
-    return NGX_CONF_ERROR;
 }
 
 
@@ -325,31 +504,21 @@ ngx_http_ipng_stats_logtail_url(ngx_conf_t *cf,
     in_addr_t   addr;
     ngx_int_t   port;
 
+    host = url->data + sizeof("udp://") - 1;
+    last = url->data + url->len;
+
+    /* the last colon: "[::1]:514" is then refused as a non-IPv4 host */
+
+    for (colon = last - 1; colon > host && *colon != ':'; colon--) {
+        /* void */
+    }
+
     if (url->len < sizeof("udp://") - 1
-        || ngx_strncasecmp(url->data, (u_char *) "udp://", 6) != 0)
+        || ngx_strncasecmp(url->data, (u_char *) "udp://", 6) != 0
+        || colon <= host)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid destination \"%V\" in "
-                           "\"ipng_stats_logtail\", it must be "
-                           "\"udp://<IPv4 address>:<port>\"", url);
-        return NGX_CONF_ERROR;
-    }
-
-    host = url->data + 6;
-    last = url->data + url->len;
-
-    if (host < last && *host == '[') {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "IPv6 destination \"%V\" in \"ipng_stats_logtail\" "
-                           "is not supported, use an IPv4 address", url);
-        return NGX_CONF_ERROR;
-    }
-
-    colon = ngx_strlchr(host, last, ':');
-
-    if (colon == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "no port in destination \"%V\" of "
                            "\"ipng_stats_logtail\", it must be "
                            "\"udp://<IPv4 address>:<port>\"", url);
         return NGX_CONF_ERROR;
@@ -516,8 +685,6 @@ ngx_http_ipng_stats_logtail_handler(ngx_http_request_t *r)
     u_char                                *line, *p;
     size_t                                 len;
     ngx_str_t                              val;
-    ngx_uint_t                             i;
-    ngx_http_ipng_stats_log_op_t          *op;
     ngx_http_ipng_stats_logtail_conf_t    *ltcf;
     ngx_http_ipng_stats_logtail_worker_t  *w;
 
@@ -540,23 +707,9 @@ ngx_http_ipng_stats_logtail_handler(ngx_http_request_t *r)
         }
     }
 
-    ngx_http_script_flush_no_cacheable_variables(r, ltcf->flushes);
+    ngx_http_script_flush_no_cacheable_variables(r, &ltcf->flushes);
 
-    /* an upper bound, as in ngx_http_log_handler() */
-
-    len = 0;
-    op = ltcf->ops->elts;
-
-    for (i = 0; i < ltcf->ops->nelts; i++) {
-        if (op[i].len == 0) {
-            len += op[i].getlen(r, op[i].data);
-
-        } else {
-            len += op[i].len;
-        }
-    }
-
-    len++;  /* "\n" */
+    len = ngx_http_ipng_stats_logtail_len(r, ltcf) + 1;   /* "\n" */
 
     if (len > (size_t) (w->end - w->pos)) {
         ngx_http_ipng_stats_logtail_flush(w);
@@ -568,12 +721,7 @@ ngx_http_ipng_stats_logtail_handler(ngx_http_request_t *r)
             ngx_add_timer(&w->event, ltcf->flush);
         }
 
-        p = w->pos;
-
-        for (i = 0; i < ltcf->ops->nelts; i++) {
-            p = op[i].run(r, p, &op[i]);
-        }
-
+        p = ngx_http_ipng_stats_logtail_render(r, ltcf, w->pos);
         *p++ = '\n';
 
         w->pos = p;
@@ -581,18 +729,17 @@ ngx_http_ipng_stats_logtail_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    /* longer than a datagram of the buffer's size: a datagram of its own */
+    /*
+     * longer than the buffer: a datagram of its own, cut to the largest
+     * UDP payload if need be
+     */
 
     line = ngx_pnalloc(r->pool, len);
     if (line == NULL) {
         return NGX_ERROR;
     }
 
-    p = line;
-
-    for (i = 0; i < ltcf->ops->nelts; i++) {
-        p = op[i].run(r, p, &op[i]);
-    }
+    p = ngx_http_ipng_stats_logtail_render(r, ltcf, line);
 
     if (p - line >= NGX_HTTP_IPNG_STATS_LOGTAIL_MAX_DGRAM) {
         p = line + NGX_HTTP_IPNG_STATS_LOGTAIL_MAX_DGRAM - 1;
@@ -603,6 +750,141 @@ ngx_http_ipng_stats_logtail_handler(ngx_http_request_t *r)
     ngx_http_ipng_stats_logtail_send(w, line, p - line);
 
     return NGX_OK;
+}
+
+
+/* the exact length of the line, as the log module's getlen() functions */
+
+static size_t
+ngx_http_ipng_stats_logtail_len(ngx_http_request_t *r,
+    ngx_http_ipng_stats_logtail_conf_t *ltcf)
+{
+    size_t                             len;
+    uintptr_t                          n;
+    ngx_uint_t                         i;
+    ngx_http_variable_value_t         *v;
+    ngx_http_ipng_stats_logtail_op_t  *op;
+
+    len = 0;
+    op = ltcf->ops.elts;
+
+    for (i = 0; i < ltcf->ops.nelts; i++) {
+
+        if (op[i].index < 0) {
+            len += op[i].text.len;
+            continue;
+        }
+
+        v = ngx_http_get_indexed_variable(r, op[i].index);
+
+        if (v == NULL || v->not_found) {
+            if (ltcf->escape == NGX_HTTP_IPNG_STATS_ESCAPE_DEFAULT) {
+                len++;  /* "-" */
+            }
+
+            continue;
+        }
+
+        switch (ltcf->escape) {
+
+        case NGX_HTTP_IPNG_STATS_ESCAPE_JSON:
+            n = ngx_escape_json(NULL, v->data, v->len);
+            break;
+
+        case NGX_HTTP_IPNG_STATS_ESCAPE_NONE:
+            n = 0;
+            break;
+
+        default: /* NGX_HTTP_IPNG_STATS_ESCAPE_DEFAULT: "\xHH" */
+            n = 3 * ngx_http_ipng_stats_logtail_escape(NULL, v->data, v->len);
+        }
+
+        v->escape = n ? 1 : 0;
+        len += v->len + n;
+    }
+
+    return len;
+}
+
+
+static u_char *
+ngx_http_ipng_stats_logtail_render(ngx_http_request_t *r,
+    ngx_http_ipng_stats_logtail_conf_t *ltcf, u_char *p)
+{
+    ngx_uint_t                         i;
+    ngx_http_variable_value_t         *v;
+    ngx_http_ipng_stats_logtail_op_t  *op;
+
+    op = ltcf->ops.elts;
+
+    for (i = 0; i < ltcf->ops.nelts; i++) {
+
+        if (op[i].index < 0) {
+            p = ngx_cpymem(p, op[i].text.data, op[i].text.len);
+            continue;
+        }
+
+        v = ngx_http_get_indexed_variable(r, op[i].index);
+
+        if (v == NULL || v->not_found) {
+            if (ltcf->escape == NGX_HTTP_IPNG_STATS_ESCAPE_DEFAULT) {
+                *p++ = '-';
+            }
+
+            continue;
+        }
+
+        if (!v->escape) {
+            p = ngx_cpymem(p, v->data, v->len);
+
+        } else if (ltcf->escape == NGX_HTTP_IPNG_STATS_ESCAPE_JSON) {
+            p = (u_char *) ngx_escape_json(p, v->data, v->len);
+
+        } else {
+            p = (u_char *) ngx_http_ipng_stats_logtail_escape(p, v->data,
+                                                             v->len);
+        }
+    }
+
+    return p;
+}
+
+
+/*
+ * ngx_http_log_module.c's ngx_http_log_escape(): '"', '\\', control
+ * characters and bytes from 0x7f on become "\xHH"
+ */
+
+#define ngx_http_ipng_stats_logtail_escaped(ch)                              \
+    ((ch) < 0x20 || (ch) >= 0x7f || (ch) == '"' || (ch) == '\\')
+
+static uintptr_t
+ngx_http_ipng_stats_logtail_escape(u_char *dst, u_char *src, size_t size)
+{
+    ngx_uint_t      n;
+    static u_char   hex[] = "0123456789ABCDEF";
+
+    if (dst == NULL) {
+        for (n = 0; size; size--, src++) {
+            n += ngx_http_ipng_stats_logtail_escaped(*src);
+        }
+
+        return (uintptr_t) n;
+    }
+
+    for ( /* void */ ; size; size--, src++) {
+        if (ngx_http_ipng_stats_logtail_escaped(*src)) {
+            *dst++ = '\\';
+            *dst++ = 'x';
+            *dst++ = hex[*src >> 4];
+            *dst++ = hex[*src & 0xf];
+
+        } else {
+            *dst++ = *src;
+        }
+    }
+
+    return (uintptr_t) dst;
 }
 
 

@@ -189,6 +189,10 @@ ngx_http_ipng_stats_preconf(ngx_conf_t *cf)
 {
     /* before the http block is parsed: take over "listen" */
 
+    if (ngx_http_ipng_stats_logtail_wrap(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_ipng_stats_listen_wrap(cf);
 }
 

@@ -179,6 +179,7 @@ char *ngx_http_ipng_stats_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* JVM bridge: ngx_http_ipng_stats_jvm.c */
+extern const char  *ngx_http_ipng_stats_baseline_options[];
 char *ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
     ngx_http_ipng_stats_main_conf_t *smcf);
 ngx_int_t ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
@@ -210,6 +211,7 @@ ngx_uint_t ngx_http_ipng_stats_source(ngx_http_request_t *r,
 /* UDP logtail: ngx_http_ipng_stats_logtail.c */
 char *ngx_http_ipng_stats_logtail(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_int_t ngx_http_ipng_stats_logtail_wrap(ngx_conf_t *cf);
 ngx_int_t ngx_http_ipng_stats_logtail_init(ngx_conf_t *cf,
     ngx_http_ipng_stats_main_conf_t *smcf);
 ngx_int_t ngx_http_ipng_stats_logtail_init_process(ngx_cycle_t *cycle,
