@@ -17,7 +17,11 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 src=${1:-/usr/share/nginx/src}
 dist=${2:-$repo/target/dist}
 extra=${3:-}
-work=$repo/target/nginx-build
+# a sanitizer build, say, goes to a tree of its own:
+#   IPNG_BUILD_DIR=target/asan-build IPNG_CFLAGS="-fsanitize=address" ...
+work=${IPNG_BUILD_DIR:-$repo/target/nginx-build}
+ccopt="-fPIC ${IPNG_CFLAGS:-}"
+ldopt="-fPIC ${IPNG_LDFLAGS:-}"
 
 if [ ! -x "$src/configure" ]; then
     echo "native/build.sh: no nginx source tree at '$src' (no configure there)." >&2
@@ -36,12 +40,12 @@ fi
 # shellcheck disable=SC2206
 flags+=($extra)
 
-stamp="$src ${flags[*]} $(cksum < "$repo/config")"
+stamp="$src ${flags[*]} $ccopt $ldopt $(cksum < "$repo/config")"
 if [ ! -f "$work/stamp" ] || [ "$(cat "$work/stamp")" != "$stamp" ]; then
     rm -rf "$work"
     mkdir -p "$work"
     cp -a "$src" "$work/src"
-    (cd "$work/src" && ./configure --with-cc-opt=-fPIC --with-ld-opt=-fPIC \
+    (cd "$work/src" && ./configure --with-cc-opt="$ccopt" --with-ld-opt="$ldopt" \
         "${flags[@]}" --add-dynamic-module="$repo" --builddir="$work/objs") \
         > "$work/configure.log" 2>&1 || {
             cat "$work/configure.log" >&2

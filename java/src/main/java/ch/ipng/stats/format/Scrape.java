@@ -4,19 +4,21 @@ import ch.ipng.stats.zone.SharedZone;
 import io.prometheus.client.exporter.common.TextFormat;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 
 /**
  * One scrape: content negotiation, filters, rendering. The answer is
  * {@code <content-type> "\n" <body>} as bytes, what C splits and sends.
+ * The Accept header is a comma-separated list of media ranges; parameters
+ * (after {@code ;}, q-values included) are ignored, types compare
+ * case-insensitively:
  * <ul>
- * <li>Accept contains {@code application/json}: JSON;</li>
- * <li>else Accept asks for {@code application/openmetrics-text}: OpenMetrics 1.0
- *     ({@link TextFormat#chooseContentType});</li>
- * <li>else Prometheus text 0.0.4.</li>
+ * <li>a range {@code application/json}: JSON;</li>
+ * <li>else a range {@code application/openmetrics-text}: OpenMetrics 1.0;</li>
+ * <li>else (no header, {@code *}{@code /*}, anything else, garbage): Prometheus text 0.0.4.</li>
  * </ul>
+ * (simpleclient's {@code TextFormat.chooseContentType} is not used: it throws
+ * on an Accept header such as {@code ";"}.)
  */
 public final class Scrape {
 
@@ -25,21 +27,79 @@ public final class Scrape {
     private Scrape() {
     }
 
+    static final int FORMAT_TEXT = 0;
+    static final int FORMAT_OPENMETRICS = 1;
+    static final int FORMAT_JSON = 2;
+
+    /** The format an Accept header asks for (see the class comment); never throws. */
+    static int negotiate(byte[] accept) {
+        if (accept == null) {
+            return FORMAT_TEXT;
+        }
+        int format = FORMAT_TEXT;
+        int start = 0;
+        while (start <= accept.length) {
+            int end = start;
+            while (end < accept.length && accept[end] != ',') {
+                end++;
+            }
+            int typeEnd = start;
+            while (typeEnd < end && accept[typeEnd] != ';') {
+                typeEnd++;
+            }
+            if (isType(accept, start, typeEnd, JSON_TYPE)) {
+                return FORMAT_JSON;
+            }
+            if (isType(accept, start, typeEnd, OPENMETRICS_TYPE)) {
+                format = FORMAT_OPENMETRICS;
+            }
+            start = end + 1;
+        }
+        return format;
+    }
+
+    private static final byte[] JSON_TYPE = "application/json".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] OPENMETRICS_TYPE = "application/openmetrics-text".getBytes(StandardCharsets.US_ASCII);
+
+    /** accept[from..to), without surrounding spaces and tabs, equals type ignoring ASCII case. */
+    private static boolean isType(byte[] a, int from, int to, byte[] type) {
+        while (from < to && (a[from] == ' ' || a[from] == '\t')) {
+            from++;
+        }
+        while (to > from && (a[to - 1] == ' ' || a[to - 1] == '\t')) {
+            to--;
+        }
+        if (to - from != type.length) {
+            return false;
+        }
+        for (int i = 0; i < type.length; i++) {
+            int c = a[from + i];
+            if (c >= 'A' && c <= 'Z') {
+                c += 'a' - 'A';
+            }
+            if (c != type[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     public static byte[] render(SharedZone zone, BuildInfo build, byte[] query, byte[] accept) throws IOException {
-        String acceptText = accept == null ? null : new String(accept, StandardCharsets.ISO_8859_1);
+        int format = negotiate(accept);
         ZoneSnapshot snapshot = ZoneSnapshot.read(zone, ScrapeFilter.parse(query));
         ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
-        if (acceptText != null && acceptText.contains(CONTENT_TYPE_JSON)) {
+        if (format == FORMAT_JSON) {
             out.write((CONTENT_TYPE_JSON + "\n").getBytes(StandardCharsets.US_ASCII));
             JsonFormat.write(out, snapshot);
             return out.toByteArray();
         }
-        String contentType = TextFormat.chooseContentType(acceptText);
-        out.write((contentType + "\n").getBytes(StandardCharsets.US_ASCII));
-        Writer writer = new OutputStreamWriter(out, StandardCharsets.UTF_8);
-        PrometheusFormat.write(writer, snapshot, build,
-            TextFormat.CONTENT_TYPE_OPENMETRICS_100.equals(contentType));
-        writer.flush();
-        return out.toByteArray();
+        String contentType = format == FORMAT_OPENMETRICS
+            ? TextFormat.CONTENT_TYPE_OPENMETRICS_100 : TextFormat.CONTENT_TYPE_004;
+        // TextFormat writes label values char by char: an unsynchronized UTF-8
+        // buffer keeps that cheap (see Utf8Writer)
+        Utf8Writer writer = new Utf8Writer(1 << 16);
+        writer.writeAscii(contentType + "\n");
+        PrometheusFormat.write(writer, snapshot, build, format == FORMAT_OPENMETRICS);
+        return writer.toByteArray();
     }
 }

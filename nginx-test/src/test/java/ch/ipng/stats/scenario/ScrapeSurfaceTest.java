@@ -185,9 +185,23 @@ class ScrapeSurfaceTest {
         Path file = Files.createTempFile(nginx.prefix(), "scrape", ".txt");
         Files.writeString(file, body);
         String out = Traffic.exec(List.of("sh", "-c", "/usr/bin/promtool check metrics < " + file
-                + " 2>&1; echo rc=$?"));
+                + " 2>&1; echo rc=$?")).trim();
         Files.delete(file);
-        return out.trim().endsWith("rc=0") ? "" : out;
+        if (out.endsWith("rc=0")) {
+            return "";
+        }
+        if (body.endsWith("# EOF\n") && out.endsWith("rc=3")) {
+            // promtool 2.42 lints with the 0.0.4 parser: OpenMetrics names a counter family
+            // without _total in HELP/TYPE (as the OM spec requires), so promtool reports
+            // "<family>_total no help text" for each counter. That lint (exit code 3, not a
+            // parse error) is the only one accepted, and only on OpenMetrics bodies.
+            List<String> other = out.lines().filter(l -> !l.matches("nginx_ipng_\\w+_total no help text"))
+                    .filter(l -> !l.equals("rc=3")).toList();
+            if (other.isEmpty()) {
+                return "";
+            }
+        }
+        return out;
     }
 
     private static String codeClass(String code, boolean classes) {
@@ -261,7 +275,8 @@ class ScrapeSurfaceTest {
         assertTrue(build.label("java_version").matches("\\d+.*"), build.toString());
         assertTrue(build.label("version").matches("\\d+\\.\\d+\\.\\d+.*"), build.toString());
         assertTrue(m.text.named("nginx_ipng_flushes_total").size() >= 2, "both workers flushed");
-        assertTrue(m.text.sum("nginx_ipng_scrape_duration_seconds_count", Map.of()) >= 1);
+        // scrapes are counted once rendered: the third scrape of the moment sees the first two
+        assertTrue(m.openMetrics.sum("nginx_ipng_scrape_duration_seconds_count", Map.of()) >= 2);
         assertTrue(m.text.sum("nginx_ipng_zone_bytes_used", Map.of()) > 0);
         assertEquals(4 * 1024 * 1024, m.json.flatten().get("zone_bytes_total"));
         assertEquals(0.0, m.json.flatten().get("zone_full_events"));

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the JMH benchmarks of the Java core (java/src/test/java/ch/ipng/stats/bench)
+# with the test classpath. Arguments go to JMH, e.g.
+#   bench/jmh.sh -f 1 -wi 3 -i 5 -prof gc          # the README figures
+#   bench/jmh.sh smoke                              # 1 fork, 1 short iteration: does it run?
+#   bench/jmh.sh -f 1 -wi 3 -i 5 'CoreBenchmark.render.*'
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mvn -q -B -pl java test-compile
+cp_file=java/target/bench.classpath
+mvn -q -B -pl java dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/$cp_file" >/dev/null
+cp="java/target/test-classes:java/target/classes:$(cat "$cp_file")"
+if [ "${1:-}" = smoke ]; then
+    shift
+    set -- -f 1 -wi 0 -i 1 -r 200ms -w 200ms "$@"
+fi
+exec java -cp "$cp" org.openjdk.jmh.Main "$@"

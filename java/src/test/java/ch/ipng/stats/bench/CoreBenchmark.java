@@ -1,0 +1,179 @@
+package ch.ipng.stats.bench;
+
+import ch.ipng.stats.aggregate.Aggregator;
+import ch.ipng.stats.format.BuildInfo;
+import ch.ipng.stats.format.Scrape;
+import ch.ipng.stats.testing.TestZones;
+import ch.ipng.stats.zone.SharedZone;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+
+/**
+ * The Java core's hot paths on the reference workload of the configuration
+ * reference: 4 source tags x 50 VIPs (25 IPv4, 25 IPv6) x 60 status codes =
+ * 12,000 keys in a 4m zone with the default 12 buckets.
+ * <ul>
+ * <li>{@link #drainBatch}: one JNI batch of 256 records into the per-worker
+ *     table, reported per record ({@code -prof gc}: 0 B/op);</li>
+ * <li>{@link #flushAllKeys}: one flush of deltas on all 12,000 keys (and 200
+ *     series histograms) into the zone;</li>
+ * <li>{@link #renderPrometheus}, {@link #renderOpenMetrics}, {@link #renderJson}:
+ *     one scrape's rendering of all 12,000 keys (snapshot read included),
+ *     exactly what {@code NativeBridge.scrape} does after its flush.</li>
+ * </ul>
+ * Run with {@code bench/jmh.sh} (see README, "Performance").
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+public class CoreBenchmark {
+
+    static final int SOURCES = 4;
+    static final int VIPS = 50;
+    static final int CODES = 60;
+    static final int KEYS = SOURCES * VIPS * CODES;
+    static final int BATCH = 256;
+    static final int ZONE_BYTES = 4 << 20;
+    static final String[] TAGS = {"mg1", "mg2", "mg3", "direct"};
+
+    static String vip(int v) {
+        return v % 2 == 0 ? "192.0.2." + (v / 2 + 1) : "2001:db8::" + Integer.toHexString(v / 2 + 1);
+    }
+
+    static int code(int c) {
+        return 100 + c * 8; // 60 distinct codes in 100..572
+    }
+
+    static int[] intern(SharedZone zone) {
+        int[] tagBySource = new int[TAGS.length];
+        for (int i = 0; i < TAGS.length; i++) {
+            tagBySource[i] = zone.internTag(TAGS[i]);
+        }
+        return tagBySource;
+    }
+
+    /** Writes key {@code k} (0..KEYS) as record {@code i}. */
+    static void key(ByteBuffer records, int i, int k) {
+        int source = k % SOURCES;
+        int v = k / SOURCES % VIPS;
+        int c = k / (SOURCES * VIPS);
+        TestZones.record(records, i, source, vip(v), code(c), 300 + k % 700, 1000 + k % 9000,
+            k % 300, k % 5 == 0 ? k % 200 : -1);
+    }
+
+    /** A zone holding all 12,000 keys with counts and rates. */
+    static SharedZone fullZone() {
+        SharedZone zone = TestZones.zone(ZONE_BYTES);
+        Aggregator a = new Aggregator(zone, intern(zone), 0, 1024, 16384);
+        ByteBuffer records = TestZones.records(KEYS);
+        for (int k = 0; k < KEYS; k++) {
+            key(records, k, k);
+        }
+        long now = 1_700_000_000L;
+        for (int round = 0; round < 3; round++) {
+            a.drain(records, KEYS);
+            a.flush();
+            zone.tick(now + round);
+        }
+        if (zone.codesUsed() != KEYS || zone.zoneFullEvents() != 0) {
+            throw new IllegalStateException("zone holds " + zone.codesUsed() + " keys");
+        }
+        return zone;
+    }
+
+    @State(Scope.Thread)
+    public static class DrainState {
+        Aggregator aggregator;
+        ByteBuffer batch;
+
+        @Setup(Level.Trial)
+        public void setup() {
+            SharedZone zone = TestZones.zone(ZONE_BYTES);
+            aggregator = new Aggregator(zone, intern(zone), 0);
+            batch = TestZones.records(BATCH);
+            // 256 different keys spread over tags, VIPs and codes
+            for (int i = 0; i < BATCH; i++) {
+                key(batch, i, (int) ((long) i * 47 % KEYS));
+            }
+            aggregator.drain(batch, BATCH);
+            aggregator.flush();
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class FlushState {
+        SharedZone zone;
+        Aggregator aggregator;
+        ByteBuffer records;
+
+        @Setup(Level.Trial)
+        public void setup() {
+            zone = TestZones.zone(ZONE_BYTES);
+            aggregator = new Aggregator(zone, intern(zone), 0, 1024, 16384);
+            records = TestZones.records(KEYS);
+            for (int k = 0; k < KEYS; k++) {
+                key(records, k, k);
+            }
+            aggregator.drain(records, KEYS);
+            aggregator.flush(); // claims every zone slot once
+        }
+
+        /** Every key has a delta again (not measured; about 1 ms, so per-invocation setup is fine). */
+        @Setup(Level.Invocation)
+        public void refill() {
+            aggregator.drain(records, KEYS);
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class RenderState {
+        SharedZone zone;
+        BuildInfo build;
+        final byte[] json = "application/json".getBytes();
+        final byte[] openMetrics = "application/openmetrics-text; version=1.0.0".getBytes();
+
+        @Setup(Level.Trial)
+        public void setup() {
+            zone = fullZone();
+            build = new BuildInfo("0.1.0", "1.22.1", System.getProperty("java.version"));
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public void drainBatch(DrainState s) {
+        s.aggregator.drain(s.batch, BATCH);
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public void flushAllKeys(FlushState s) {
+        s.aggregator.flush();
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public byte[] renderPrometheus(RenderState s) throws Exception {
+        return Scrape.render(s.zone, s.build, null, null);
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public byte[] renderOpenMetrics(RenderState s) throws Exception {
+        return Scrape.render(s.zone, s.build, null, s.openMetrics);
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public byte[] renderJson(RenderState s) throws Exception {
+        return Scrape.render(s.zone, s.build, null, s.json);
+    }
+}
