@@ -117,6 +117,9 @@ public final class Aggregator {
         Arrays.fill(codeZone, UNKNOWN);
     }
 
+    /** Connections whose ingress interface matched no device, since the last flush. */
+    private long ifindexMisses;
+
     /** Aggregates records[0..count) (RECORD_LENGTH each, native order). */
     public void drain(ByteBuffer records, int count) {
         for (int i = 0; i < count; i++) {
@@ -124,7 +127,9 @@ public final class Aggregator {
             int family = records.get(r + FAMILY_OFFSET) & 0xff;
             long hi = records.getLong(r + ADDR_OFFSET);
             long lo = records.getLong(r + ADDR_OFFSET + Long.BYTES);
-            boolean upstream = (records.get(r + FLAGS_OFFSET) & FLAG_UPSTREAM) != 0;
+            int flags = records.get(r + FLAGS_OFFSET);
+            boolean upstream = (flags & FLAG_UPSTREAM) != 0;
+            ifindexMisses += (flags & FLAG_IFINDEX_MISS) >>> 1;
             add(records.getInt(r + SOURCE_ID_OFFSET), family, hi, lo,
                 records.getShort(r + STATUS_OFFSET) & 0xffff,
                 records.getLong(r + BYTES_IN_OFFSET), records.getLong(r + BYTES_OUT_OFFSET),
@@ -226,6 +231,10 @@ public final class Aggregator {
     public void flush() {
         long start = System.nanoTime();
         generation++;
+        if (ifindexMisses != 0) {
+            zone.addIfindexMisses(ifindexMisses);
+            ifindexMisses = 0;
+        }
         for (int n = 0; n < seriesUsed; n++) {
             int s = seriesList[n];
             int base = s * stride;

@@ -64,6 +64,7 @@ public final class JsonFormat {
             g.writeNumberField("zone_bytes_used", z.bytesUsed);
             g.writeNumberField("zone_bytes_total", z.bytesTotal);
             g.writeNumberField("zone_full_events", z.fullEvents);
+            g.writeNumberField("ifindex_misses", z.ifindexMisses);
             g.writeEndObject();
             g.writeEndObject();
         }

@@ -114,6 +114,9 @@ public final class PrometheusFormat {
         f.add(new MetricFamilySamples("nginx_ipng_zone_full_events", Type.COUNTER,
             "Key insertions dropped because the zone was full.",
             List.of(new Sample("nginx_ipng_zone_full_events_total", NONE, NONE, z.fullEvents))));
+        f.add(new MetricFamilySamples("nginx_ipng_ifindex_misses", Type.COUNTER,
+            "Connections whose ingress interface matched no listen device (pktinfo mode).",
+            List.of(new Sample("nginx_ipng_ifindex_misses_total", NONE, NONE, z.ifindexMisses))));
         f.add(new MetricFamilySamples("nginx_ipng_flushes", Type.COUNTER,
             "Flushes of worker-private counters into the zone.", flushes));
         f.add(new MetricFamilySamples("nginx_ipng_flush_duration_seconds", Type.HISTOGRAM,

@@ -97,6 +97,7 @@ public final class ZoneSnapshot {
     public final long bytesUsed;
     public final long bytesTotal;
     public final long fullEvents;
+    public final long ifindexMisses;
     public final SelfHistogram scrapes;
     /** Per worker entry (index = worker number), null if it never flushed. */
     public final long[] workerFlushes;
@@ -160,6 +161,7 @@ public final class ZoneSnapshot {
         bytesUsed = zone.bytesUsed();
         bytesTotal = zone.bytesTotal();
         fullEvents = zone.zoneFullEvents();
+        ifindexMisses = zone.ifindexMisses();
         scrapes = self(zone, SCRAPE_BUCKETS_OFFSET, SCRAPE_SUM_NANOS_OFFSET, SCRAPE_COUNT_OFFSET);
         workerFlushes = new long[WORKER_CAPACITY];
         workerFlushDurations = new SelfHistogram[WORKER_CAPACITY];

@@ -60,6 +60,8 @@ public final class RecordDescriptor {
 
     /** FLAGS bit: the request was proxied, UPSTREAM_TIME is valid. */
     public static final int FLAG_UPSTREAM = 1;
+    /** The first request of a connection whose ingress interface matched no device (pktinfo). */
+    public static final int FLAG_IFINDEX_MISS = 2;
 
     public static final int FAMILY_OTHER = 0;
     public static final int FAMILY_INET = 4;

@@ -32,7 +32,8 @@ package ch.ipng.stats.layout;
  *     552        8  SCRAPE_COUNT
  *     560        8  SCRAPE_SUM_NANOS
  *     568      128  SCRAPE_BUCKETS     u64[16], non-cumulative, last = +Inf
- *     696      328  reserved
+ *     696        8  IFINDEX_MISSES     connections whose ingress interface matched no device
+ *     704      320  reserved
  *  TAG_TABLE: 256 entries x 80 bytes
  *    1024    20480  entry +0 STATE u64 (0 empty, 1 busy, 2 | len << 8 ready)
  *                         +8 TEXT 72 bytes UTF-8 (at most 64 used)
@@ -104,6 +105,7 @@ public final class ZoneDescriptor {
     public static final int SELF_BUCKET_COUNT = 16;
     public static final int SCRAPE_BUCKETS_OFFSET = SCRAPE_SUM_NANOS_OFFSET + Long.BYTES;
     public static final int SCRAPE_BUCKETS_LENGTH = SELF_BUCKET_COUNT * Long.BYTES;
+    public static final int IFINDEX_MISSES_OFFSET = SCRAPE_BUCKETS_OFFSET + SCRAPE_BUCKETS_LENGTH;
     public static final int GLOBALS_LENGTH = 512;
 
     // tag table

@@ -421,6 +421,14 @@ public final class SharedZone {
         add(SCRAPE_COUNT_OFFSET, 1);
     }
 
+    public void addIfindexMisses(long n) {
+        add(IFINDEX_MISSES_OFFSET, n);
+    }
+
+    public long ifindexMisses() {
+        return getVolatile(IFINDEX_MISSES_OFFSET);
+    }
+
     public long zoneFullEvents() {
         return getVolatile(ZONE_FULL_EVENTS_OFFSET);
     }

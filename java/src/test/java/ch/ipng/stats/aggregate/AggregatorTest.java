@@ -1,5 +1,10 @@
 package ch.ipng.stats.aggregate;
 
+import static ch.ipng.stats.layout.RecordDescriptor.FLAGS_OFFSET;
+import static ch.ipng.stats.layout.RecordDescriptor.FLAG_IFINDEX_MISS;
+import static ch.ipng.stats.layout.RecordDescriptor.FLAG_UPSTREAM;
+import static ch.ipng.stats.layout.RecordDescriptor.RECORD_LENGTH;
+
 import static ch.ipng.stats.layout.ZoneDescriptor.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -37,6 +42,25 @@ class AggregatorTest {
 
     private static ZoneSnapshot.Code code(ZoneSnapshot.Series s, String text) {
         return s.codes.stream().filter(c -> c.text.equals(text)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void countsIfindexMissesIntoTheZoneOnFlush() {
+        SharedZone z = TestZones.zone(1 << 20);
+        Aggregator a = aggregator(z, "direct");
+        ByteBuffer r = TestZones.records(3);
+        for (int i = 0; i < 3; i++) {
+            TestZones.record(r, i, 0, "192.0.2.10", 200, 1, 1, 1, i == 1 ? 4 : -1);
+        }
+        r.put(FLAGS_OFFSET, (byte) FLAG_IFINDEX_MISS);
+        r.put(RECORD_LENGTH + FLAGS_OFFSET, (byte) (FLAG_IFINDEX_MISS | FLAG_UPSTREAM));
+        a.drain(r, 3);
+        assertEquals(0, z.ifindexMisses(), "nothing reaches the zone before a flush");
+        a.flush();
+        assertEquals(2, z.ifindexMisses());
+        assertEquals(1, only(z, "direct", "192.0.2.10").upstream.count(), "other flags still read");
+        a.flush();
+        assertEquals(2, z.ifindexMisses(), "a flush adds each miss once");
     }
 
     @Test

@@ -96,7 +96,8 @@ class JsonFormatTest {
         assertEquals(4L, u.get("sum_ms"));
         Map<String, Object> v6 = map(doc, "by_source", "mg1", "vips", "2001:db8::1");
         assertEquals(Map.of("5", 0L, "50", 0L, "+Inf", 1L), map(v6, "upstream_response_ms", "buckets"));
-        assertEquals(Map.of("zone_bytes_used", 58736L, "zone_bytes_total", 135168L, "zone_full_events", 0L),
+        assertEquals(Map.of("zone_bytes_used", 58736L, "zone_bytes_total", 135168L, "zone_full_events", 0L,
+            "ifindex_misses", 0L),
             map(doc, "meta"));
     }
 

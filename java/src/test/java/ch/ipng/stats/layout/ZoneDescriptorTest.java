@@ -47,6 +47,7 @@ class ZoneDescriptorTest {
         assertEquals(552, SCRAPE_COUNT_OFFSET);
         assertEquals(560, SCRAPE_SUM_NANOS_OFFSET);
         assertEquals(568, SCRAPE_BUCKETS_OFFSET);
+        assertEquals(696, IFINDEX_MISSES_OFFSET);
         assertEquals(16, SELF_BUCKET_COUNT);
         assertEquals(696, SCRAPE_BUCKETS_OFFSET + SCRAPE_BUCKETS_LENGTH);
         assertEquals(512, GLOBALS_LENGTH);

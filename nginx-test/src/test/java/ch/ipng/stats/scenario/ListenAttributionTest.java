@@ -139,6 +139,8 @@ class ListenAttributionTest {
         assertTrue(ss.contains("[::]%ipngt-a:" + port), ss);
         traffic(40);
         assertEquals(new TreeMap<>(expectedPerTag(40)), perTag());
+        assertEquals(0, (long) new Scrape(ns.curl(ns.srv, "http://127.0.0.1:" + port + "/status"))
+                .sum("nginx_ipng_ifindex_misses_total", Map.of()), "misses are a pktinfo-mode figure");
         assertCountsMatchAccessLog();
         assertTags();
     }
@@ -152,6 +154,9 @@ class ListenAttributionTest {
         assertFalse(ss.contains("%ipngt"), "pktinfo mode binds no socket to a device:\n" + ss);
         traffic(40);
         assertEquals(new TreeMap<>(expectedPerTag(40)), perTag());
+        // the two loopback connections came through no listen device
+        assertEquals(2, (long) new Scrape(ns.curl(ns.srv, "http://127.0.0.1:" + port + "/status"))
+                .sum("nginx_ipng_ifindex_misses_total", Map.of()));
         assertCountsMatchAccessLog();
         assertTags();
     }
