@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""Helpers for bench/ab.sh and bench/cost.sh (python3 stdlib only).
+
+    ab_helper.py ports N                     N free TCP ports (free on every address)
+    ab_helper.py conf VARIANT KEYS PREFIX ... nginx.conf on stdout (see conf())
+    ab_helper.py populate HOST_PREFIX PORTS.. one request per (VIP, status code)
+    ab_helper.py scraper URL OUT             GET URL every second until SIGTERM
+    ab_helper.py wrk FILE                    "rps p50_ms p99_ms errors" of a wrk --latency output
+    ab_helper.py requests URL N              N keep-alive GETs on one connection
+    ab_helper.py keys URL                    number of (source, VIP, code) keys in a scrape
+    ab_helper.py summary RESULTS             the report of bench/ab.sh
+"""
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import sys
+import time
+import urllib.request
+
+# 4 source tags x 50 VIPs x 60 status codes = 12,000 keys (the reference workload)
+SOURCES = 4
+VIPS = 50
+CODES = ([c for c in range(200, 221) if c != 204]
+         + list(range(400, 420)) + list(range(500, 520)))
+assert len(CODES) == 60
+
+
+def vip(i):
+    return "127.0.1.%d" % (i + 1)
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("0.0.0.0", 0))          # free on the wildcard: free on every address
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def conf(variant, keys, prefix, module, jar, workers, port, kports):
+    """variant: a = stock, b = stock + access_log buffer=64k, c = ipng_stats.
+    keys: 1 adds 4 x 50 listeners (127.0.1.1-50, one port per source tag)
+    and 60 `location = /sNNN { return NNN; }`; identical for a, b and c
+    except the source tag parameter, which only (c) understands."""
+    o = []
+    if variant == "c":
+        o.append("load_module %s;" % module)
+    if workers == 0:                    # single process (callgrind): no master, no fork
+        o += ["master_process off;", "daemon off;"]
+    o += ["worker_processes %d;" % max(workers, 1),
+          "error_log %s/logs/error.log notice;" % prefix,
+          "pid %s/logs/nginx.pid;" % prefix,
+          "events { worker_connections 4096; }",
+          "http {",
+          "    default_type text/html;",
+          "    keepalive_requests 1000000;",
+          "    keepalive_timeout 75s;"]
+    if variant == "b":
+        o.append("    access_log %s/logs/access.log combined buffer=64k;" % prefix)
+    else:
+        o.append("    access_log off;")
+    if variant == "c":
+        o += ["    ipng_stats_zone ipng:4m;",
+              "    ipng_stats_classpath %s;" % jar]
+    o += ["    server {",
+          "        listen 127.0.0.1:%d;" % port]
+    if keys:
+        for s, kp in enumerate(kports):
+            tag = " ipng_source_tag=src%d" % s if variant == "c" else ""
+            for v in range(VIPS):
+                o.append("        listen %s:%d%s;" % (vip(v), kp, tag))
+    o += ["        root %s/html;" % prefix,
+          "        location = /status { %s; }"
+          % ("ipng_stats" if variant == "c" else "stub_status")]
+    if keys:
+        for c in CODES:
+            o.append('        location = /s%d { return %d "x\\n"; }' % (c, c))
+    o += ["    }", "}"]
+    return "\n".join(o) + "\n"
+
+
+def populate(ports):
+    n = 0
+    for p in ports:
+        for v in range(VIPS):
+            h = http.client.HTTPConnection(vip(v), p, timeout=10)
+            for c in CODES:
+                h.request("GET", "/s%d" % c)
+                r = h.getresponse()
+                r.read()
+                if r.status != c:
+                    raise SystemExit("populate: /s%d answered %d" % (c, r.status))
+                n += 1
+            h.close()
+    return n
+
+
+def scraper(url, out):
+    durs, sizes, errs = [], [], [0]
+    stop = [False]
+
+    def term(*_):
+        stop[0] = True
+
+    signal.signal(signal.SIGTERM, term)
+    signal.signal(signal.SIGINT, term)
+    nxt = time.monotonic()
+    while not stop[0]:
+        t0 = time.monotonic()
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                sizes.append(len(r.read()))
+            durs.append((time.monotonic() - t0) * 1000.0)
+        except Exception:
+            errs[0] += 1
+        nxt += 1.0
+        while not stop[0] and time.monotonic() < nxt:
+            time.sleep(min(0.05, max(0.0, nxt - time.monotonic())))
+    with open(out, "w") as f:
+        if durs:
+            f.write("%d %.2f %.2f %d %d\n" % (len(durs), statistics.median(durs),
+                                              max(durs), max(sizes), errs[0]))
+        else:
+            f.write("0 0 0 0 %d\n" % errs[0])
+
+
+def to_ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
+    x, u = float(m.group(1)), m.group(2)
+    return x / 1000.0 if u == "us" else x if u == "ms" else x * 1000.0 if u == "s" else x * 60000.0
+
+
+def wrk(path):
+    t = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
+    errs = 0
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
+    if m:
+        errs += int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", t)
+    if m:
+        errs += sum(int(x) for x in m.groups())
+    return "%.1f %.4f %.4f %d" % (rps, p50, p99, errs)
+
+
+def requests(url, n):
+    m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
+    h = http.client.HTTPConnection(m.group(1), int(m.group(2)), timeout=600)
+    for _ in range(n):
+        h.request("GET", m.group(3))
+        r = h.getresponse()
+        r.read()
+        if r.status != 200:
+            raise SystemExit("requests: %s answered %d" % (url, r.status))
+    h.close()
+
+
+def keys(url):
+    req = urllib.request.Request(url, headers={"Accept": "text/plain"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        t = r.read().decode()
+    return sum(1 for l in t.splitlines() if l.startswith("nginx_ipng_requests_total{"))
+
+
+# ---------------------------------------------------------------- summary
+
+NAMES = {"a": "(a) stock nginx", "b": "(b) stock + access_log 64k",
+         "c": "(c) ipng_stats + scrape/1s"}
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def spread(xs):
+    """min..max and (max-min)/median in %"""
+    if not xs:
+        return "-"
+    m = med(xs)
+    return "%s..%s (%4.1f%%)" % (fmt(min(xs)), fmt(max(xs)), 100.0 * (max(xs) - min(xs)) / m if m else 0)
+
+
+def fmt(x):
+    return "%.0f" % x if x >= 1000 else "%.3f" % x if x < 10 else "%.1f" % x
+
+
+def summary(path, smoke):
+    rows = [l.split() for l in open(path) if l.strip() and not l.startswith("#")]
+    # mode variant round rps p50 p99 errs rss_kb scrapes scrape_med scrape_max scrape_bytes scrape_errs keys
+    data = {}
+    for r in rows:
+        data.setdefault(r[0], []).append(r)
+    out = []
+    verdicts = []
+    for mode in ("1key", "12k"):
+        if mode not in data:
+            continue
+        rs = data[mode]
+        title = ("one key (a single VIP and status code)" if mode == "1key"
+                 else "12,000 keys active (4 source tags x 50 VIPs x 60 codes, pre-populated)")
+        out.append("== %s ==" % title)
+        out.append("%-28s %10s  %-26s %8s  %-26s %7s" % ("variant", "req/s", "spread min..max (range/med)",
+                                                         "p99 ms", "spread min..max (range/med)", "p50 ms"))
+        by = {}
+        for v in "abc":
+            vr = [r for r in rs if r[1] == v]
+            by[v] = {int(r[2]): r for r in vr}
+            rps = [float(r[3]) for r in vr]
+            p99 = [float(r[5]) for r in vr]
+            p50 = [float(r[4]) for r in vr]
+            out.append("%-28s %10s  %-26s %8s  %-26s %7s" % (NAMES[v], fmt(med(rps)), spread(rps),
+                                                             fmt(med(p99)), spread(p99), fmt(med(p50))))
+        errs = sum(int(r[6]) for r in rs)
+        if errs:
+            out.append("!! %d wrk errors / non-2xx responses in this mode" % errs)
+
+        def ratio(x, y, col):
+            mx = med([float(r[col]) for r in rs if r[1] == x])
+            my = med([float(r[col]) for r in rs if r[1] == y])
+            pair = [float(by[x][k][col]) / float(by[y][k][col]) for k in by[x] if k in by[y]
+                    and float(by[y][k][col]) > 0]
+            return mx / my if my else float("nan"), med(pair), pair
+
+        out.append("ratios (ratio of medians; median [min..max] of the per-round ratios, runs alternate a b c):")
+        for (x, y, col, what, tgt, hib) in (("c", "a", 3, "req/s", 0.98, True),
+                                              ("c", "b", 3, "req/s", 1.00, True),
+                                              ("c", "a", 5, "p99  ", None, False),
+                                              ("c", "b", 5, "p99  ", 1.00, False)):
+            r, pm, pair = ratio(x, y, col)
+            line = "  %s (%s)/(%s) = %.3f   per round %.3f [%.3f..%.3f]" % (
+                what, x, y, r, pm, min(pair) if pair else 0, max(pair) if pair else 0)
+            if tgt is not None:
+                ok = (r >= tgt) if hib else (r <= tgt)
+                line += "   target %s %.2f: %s" % (">=" if hib else "<=", tgt,
+                                                   "n/a (smoke)" if smoke else "met" if ok else "MISSED")
+                if not smoke:
+                    verdicts.append((mode, what.strip(), x, y, ok))
+            out.append(line)
+        c = [r for r in rs if r[1] == "c"]
+        sc = [r for r in c if int(r[8]) > 0]
+        if sc:
+            out.append("  scrapes during (c): %d, render+transfer median %.1f ms, max %.1f ms, %d bytes, %d failed"
+                       % (sum(int(r[8]) for r in sc), med([float(r[9]) for r in sc]),
+                          max(float(r[10]) for r in sc), max(int(r[11]) for r in sc),
+                          sum(int(r[12]) for r in c)))
+        k = [int(r[13]) for r in c if int(r[13]) >= 0]
+        if k:
+            out.append("  keys in the zone after each (c) run: %s" % ", ".join(str(x) for x in sorted(set(k))))
+        ra = [int(r[7]) for r in rs if r[1] == "a"]
+        rc = [int(r[7]) for r in rs if r[1] == "c"]
+        if ra and rc:
+            out.append("  worker RSS after the run: (a) %.1f MB, (c) %.1f MB, added by the module %+.1f MB (medians)"
+                       % (med(ra) / 1024, med(rc) / 1024, (med(rc) - med(ra)) / 1024))
+        out.append("")
+    return out, verdicts
+
+
+def jvm_summary(path, smoke):
+    ms, kb = [], []
+    for l in open(path):
+        m = re.search(r"JVM started in (\d+) ms, worker RSS \+(\d+) kB", l)
+        if m:
+            ms.append(int(m.group(1)))
+            kb.append(int(m.group(2)))
+    if not ms:
+        return ["JVM start: no 'ipng_stats: JVM started' notice found"], [("jvm", "start", "", "", False)]
+    t_ok, r_ok = max(ms) <= 150, max(kb) <= 48 * 1024
+    tag = lambda ok: "n/a (smoke)" if smoke else "met" if ok else "MISSED"
+    out = ["== JVM per worker (from the notice 'ipng_stats: JVM started in N ms, worker RSS +N kB', %d starts) ==" % len(ms),
+           "  start time : median %d ms, min %d, max %d          target <= 150 ms: %s" % (med(ms), min(ms), max(ms), tag(t_ok)),
+           "  RSS added  : median %.1f MB, min %.1f, max %.1f    target <= 48 MB: %s" % (
+               med(kb) / 1024, min(kb) / 1024, max(kb) / 1024, tag(r_ok))]
+    return out, [] if smoke else [("jvm", "start ms", "", "", t_ok), ("jvm", "RSS", "", "", r_ok)]
+
+
+def cgparse(path, funcs):
+    """total Ir of a callgrind dump, and calls + inclusive Ir of each function
+    (summed over its call sites: the 'calls=' lines and the cost line after them)"""
+    names, total, res = {}, 0, {f: [0, 0] for f in funcs}
+    fn, cfn, after_calls, ncalls = None, None, False, 0
+
+    def name(tok):
+        m = re.match(r"\((\d+)\)(?:\s+(.*))?", tok)
+        if not m:
+            return tok
+        if m.group(2):
+            names[m.group(1)] = m.group(2)
+        return names.get(m.group(1), "?")
+
+    for line in open(path):
+        line = line.rstrip("\n")
+        if after_calls:
+            after_calls = False
+            for k in (cfn, "%s>%s" % (fn, cfn)):   # "caller>callee" counts one call site
+                if k in res:
+                    res[k][0] += ncalls
+                    res[k][1] += int(line.split()[-1])
+            continue
+        if line.startswith("cfn="):
+            cfn = name(line[4:])
+        elif line.startswith(("fn=", "cfi=", "cfl=", "fi=", "fe=", "fl=", "ob=", "cob=")):
+            if line.startswith("fn="):
+                fn = name(line[3:])
+        elif line.startswith("calls="):
+            ncalls = int(line[6:].split()[0])
+            after_calls = True
+        elif line.startswith(("totals:", "summary:")):
+            total = int(line.split()[1])
+    return total, res
+
+
+def main():
+    cmd, a = sys.argv[1], sys.argv[2:]
+    if cmd == "ports":
+        print(" ".join(str(p) for p in free_ports(int(a[0]))))
+    elif cmd == "conf":
+        variant, keys_, prefix, module, jar, workers, port = a[:7]
+        sys.stdout.write(conf(variant, keys_ == "1", prefix, module, jar, int(workers), int(port),
+                              [int(x) for x in a[7:]]))
+    elif cmd == "populate":
+        print(populate([int(x) for x in a]))
+    elif cmd == "scraper":
+        scraper(a[0], a[1])
+    elif cmd == "wrk":
+        print(wrk(a[0]))
+    elif cmd == "requests":
+        requests(a[0], int(a[1]))
+    elif cmd == "keys":
+        print(keys(a[0]))
+    elif cmd == "cgparse":
+        total, res = cgparse(a[0], a[1:])
+        print(total, " ".join("%d %d" % tuple(res[f]) for f in a[1:]))
+    elif cmd == "summary":
+        smoke = a[2] == "1"
+        out, v = summary(a[0], smoke)
+        o2, v2 = jvm_summary(a[1], smoke)
+        out += o2
+        v += v2
+        if not smoke:
+            missed = [x for x in v if not x[4]]
+            out.append("")
+            out.append("targets: %d checked, %d missed%s" % (len(v), len(missed), "" if not missed else ": " + "; ".join(
+                "%s %s%s" % (m[0], m[1], " (%s)/(%s)" % (m[2], m[3]) if m[2] else "") for m in missed)))
+        print("\n".join(out))
+    else:
+        raise SystemExit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()
