@@ -57,4 +57,6 @@ fi
 
 make -s -C "$work/src" -f "$work/objs/Makefile" modules
 mkdir -p "$dist"
-cp "$work/objs/ngx_http_ipng_stats_module.so" "$dist/"
+# a new inode: running nginx processes keep mapping the old library
+cp "$work/objs/ngx_http_ipng_stats_module.so" "$dist/.ngx_http_ipng_stats_module.so.$$"
+mv -f "$dist/.ngx_http_ipng_stats_module.so.$$" "$dist/ngx_http_ipng_stats_module.so"

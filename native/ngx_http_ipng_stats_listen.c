@@ -270,10 +270,7 @@ ngx_http_ipng_stats_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                 u.addrs[0].sockaddr, u.addrs[0].socklen, 1)
                == NGX_OK)
         {
-            if (b[i].device.len == device.len
-                && ngx_strncmp(b[i].device.data, device.data, device.len)
-                   == 0)
-            {
+            if (ngx_http_ipng_stats_str_eq(&b[i].device, &device)) {
                 return "is duplicate for this device";
             }
 
@@ -344,9 +341,7 @@ ngx_http_ipng_stats_listen_init(ngx_conf_t *cf,
         }
 
         for (k = 0; k < i; k++) {
-            if (b[k].device.len != b[i].device.len
-                || ngx_strncmp(b[k].device.data, b[i].device.data,
-                               b[i].device.len) != 0
+            if (!ngx_http_ipng_stats_str_eq(&b[k].device, &b[i].device)
                 || ngx_cmp_sockaddr(&b[k].sockaddr.sockaddr, b[k].socklen,
                                     &b[i].sockaddr.sockaddr, b[i].socklen, 1)
                    != NGX_OK)
@@ -355,9 +350,7 @@ ngx_http_ipng_stats_listen_init(ngx_conf_t *cf,
             }
 
             if (b[k].tag.len && b[i].tag.len
-                && (b[k].tag.len != b[i].tag.len
-                    || ngx_strncmp(b[k].tag.data, b[i].tag.data,
-                                   b[i].tag.len) != 0))
+                && !ngx_http_ipng_stats_str_eq(&b[k].tag, &b[i].tag))
             {
                 ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                               "\"listen\" in %s:%ui tags device \"%V\" "
@@ -408,9 +401,7 @@ ngx_http_ipng_stats_tag_id(ngx_conf_t *cf,
     t = smcf->tags.elts;
 
     for (i = 0; i < smcf->tags.nelts; i++) {
-        if (t[i].len == tag->len
-            && ngx_strncmp(t[i].data, tag->data, tag->len) == 0)
-        {
+        if (ngx_http_ipng_stats_str_eq(&t[i], tag)) {
             return i;
         }
     }

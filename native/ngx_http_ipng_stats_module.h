@@ -170,6 +170,12 @@ typedef struct {
 } ngx_http_ipng_stats_worker_t;
 
 
+/* equal strings; either may be empty with a NULL data pointer */
+#define ngx_http_ipng_stats_str_eq(a, b)                                      \
+    ((a)->len == (b)->len                                                     \
+     && ((a)->len == 0 || ngx_strncmp((a)->data, (b)->data, (a)->len) == 0))
+
+
 extern ngx_module_t                  ngx_http_ipng_stats_module;
 extern ngx_http_ipng_stats_worker_t  ngx_http_ipng_stats_worker;
 

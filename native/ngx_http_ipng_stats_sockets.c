@@ -258,10 +258,7 @@ ngx_ipng_stats_sockets_group(ngx_cycle_t *cycle,
         found = 0;
 
         for (k = 0; k < m; k++) {
-            if (members[k].len == b[i].device.len
-                && ngx_strncmp(members[k].data, b[i].device.data,
-                               b[i].device.len) == 0)
-            {
+            if (ngx_http_ipng_stats_str_eq(&members[k], &b[i].device)) {
                 found = 1;
                 break;
             }
@@ -354,9 +351,7 @@ ngx_ipng_stats_sockets_group(ngx_cycle_t *cycle,
             had.len = ngx_strlen(dev);
 
             for (k = 0; k < m; k++) {
-                if (!used[k] && members[k].len == had.len
-                    && ngx_strncmp(members[k].data, had.data, had.len) == 0)
-                {
+                if (!used[k] && ngx_http_ipng_stats_str_eq(&members[k], &had)) {
                     used[k] = 1;
                     decided[nold] = 1;
                     want[nold] = members[k];

@@ -17,6 +17,8 @@ import org.junit.jupiter.api.Assumptions;
  * (documentation ranges), so no traffic leaves them.
  *
  * <pre>
+ *   (nginx is {@link TestEnv#nginxBin()}, run inside the server namespace)
+ *
  *   client ns c1  eth0 192.0.2.2  2001:db8:a::2  ──veth──  srv: {@link #DEV_A} 192.0.2.1  2001:db8:a::1
  *   client ns c2  eth0 198.51.100.2 2001:db8:b::2 ──veth──  srv: {@link #DEV_B} 198.51.100.1 2001:db8:b::1
  * </pre>
@@ -65,7 +67,7 @@ final class Namespaces implements AutoCloseable {
         }
         link(DEV_A, c1, "192.0.2", "2001:db8:a::");
         link(DEV_B, c2, "198.51.100", "2001:db8:b::");
-        Files.writeString(wrapper, "#!/bin/sh\nexec ip netns exec " + srv + " /usr/sbin/nginx \"$@\"\n");
+        Files.writeString(wrapper, "#!/bin/sh\nexec ip netns exec " + srv + " " + TestEnv.nginxBin() + " \"$@\"\n");
         Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
