@@ -653,6 +653,22 @@ ngx_http_ipng_stats_source(ngx_http_request_t *r, ngx_uint_t *miss)
 }
 
 
+/* the device socket "s" is bound to, or "" (dev has IFNAMSIZ + 1 bytes) */
+
+void
+ngx_http_ipng_stats_socket_device(ngx_socket_t s, char *dev)
+{
+    socklen_t  len;
+
+    ngx_memzero(dev, IFNAMSIZ + 1);
+    len = IFNAMSIZ;
+
+    if (getsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, dev, &len) == -1) {
+        dev[0] = '\0';
+    }
+}
+
+
 /*
  * Is "ls" a socket whose connections' ingress interface must be asked:
  * every socket in pktinfo mode; in bind mode a plain socket that shares
@@ -665,16 +681,10 @@ static ngx_uint_t
 ngx_http_ipng_stats_probed(ngx_listening_t *ls,
     ngx_http_ipng_stats_main_conf_t *smcf, char *dev)
 {
-    socklen_t                       len;
     ngx_uint_t                      k;
     ngx_http_ipng_stats_binding_t  *b;
 
-    ngx_memzero(dev, IFNAMSIZ + 1);
-    len = IFNAMSIZ;
-
-    if (getsockopt(ls->fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len) == -1) {
-        dev[0] = '\0';
-    }
+    ngx_http_ipng_stats_socket_device(ls->fd, dev);
 
     if (smcf->attribution != 0) {
         return 1;

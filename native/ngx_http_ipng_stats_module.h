@@ -213,6 +213,7 @@ ngx_int_t ngx_http_ipng_stats_listen_init_process(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf);
 ngx_uint_t ngx_http_ipng_stats_source(ngx_http_request_t *r,
     ngx_uint_t *miss);
+void ngx_http_ipng_stats_socket_device(ngx_socket_t s, char *dev);
 
 /* UDP logtail: ngx_http_ipng_stats_logtail.c */
 char *ngx_http_ipng_stats_logtail(ngx_conf_t *cf, ngx_command_t *cmd,

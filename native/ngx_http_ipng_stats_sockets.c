@@ -48,6 +48,8 @@ static ngx_int_t ngx_ipng_stats_sockets_device(ngx_socket_t s,
     ngx_str_t *device);
 static void ngx_ipng_stats_sockets_unbind_old(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf);
+static void ngx_ipng_stats_sockets_unbind(ngx_log_t *log, ngx_listening_t *ls,
+    char *dev);
 static void ngx_ipng_stats_sockets_release(void *data);
 
 
@@ -168,8 +170,6 @@ ngx_ipng_stats_sockets_unbind_old(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf)
 {
     char                            dev[IFNAMSIZ + 1];
-    socklen_t                       len;
-    ngx_str_t                       none;
     ngx_uint_t                      i, k, keep;
     ngx_listening_t                *ols;
     ngx_http_ipng_stats_binding_t  *b;
@@ -180,7 +180,6 @@ ngx_ipng_stats_sockets_unbind_old(ngx_cycle_t *cycle,
         return;
     }
 
-    ngx_str_null(&none);
     ols = cycle->old_cycle->listening.elts;
 
     for (i = 0; i < cycle->old_cycle->listening.nelts; i++) {
@@ -188,12 +187,9 @@ ngx_ipng_stats_sockets_unbind_old(ngx_cycle_t *cycle,
             continue;
         }
 
-        ngx_memzero(dev, sizeof(dev));
-        len = IFNAMSIZ;
+        ngx_http_ipng_stats_socket_device(ols[i].fd, dev);
 
-        if (getsockopt(ols[i].fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len)
-            == -1 || dev[0] == '\0')
-        {
+        if (dev[0] == '\0') {
             continue;
         }
 
@@ -215,12 +211,8 @@ ngx_ipng_stats_sockets_unbind_old(ngx_cycle_t *cycle,
             }
         }
 
-        if (!keep && ngx_ipng_stats_sockets_device(ols[i].fd, &none)
-                     != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
-                          "ipng_stats: cannot unbind %V from device \"%s\"",
-                          &ols[i].addr_text, dev);
+        if (!keep) {
+            ngx_ipng_stats_sockets_unbind(cycle->log, &ols[i], dev);
         }
     }
 }
@@ -231,7 +223,6 @@ ngx_ipng_stats_sockets_group(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_binding_t *first)
 {
     char                            dev[IFNAMSIZ + 1];
-    socklen_t                       len;
     ngx_str_t                       members[NGX_IPNG_STATS_MAX_GROUP];
     ngx_str_t                       want[NGX_IPNG_STATS_MAX_GROUP];
     ngx_str_t                       had;
@@ -338,14 +329,7 @@ ngx_ipng_stats_sockets_group(ngx_cycle_t *cycle,
 
             /* the old socket keeps its device if the new set has it */
 
-            ngx_memzero(dev, sizeof(dev));
-            len = IFNAMSIZ;
-
-            if (getsockopt(ols[i].fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len)
-                == -1)
-            {
-                dev[0] = '\0';
-            }
+            ngx_http_ipng_stats_socket_device(ols[i].fd, dev);
 
             had.data = (u_char *) dev;
             had.len = ngx_strlen(dev);
@@ -575,6 +559,21 @@ ngx_ipng_stats_sockets_device(ngx_socket_t s, ngx_str_t *device)
 }
 
 
+static void
+ngx_ipng_stats_sockets_unbind(ngx_log_t *log, ngx_listening_t *ls, char *dev)
+{
+    ngx_str_t  none;
+
+    ngx_str_null(&none);
+
+    if (ngx_ipng_stats_sockets_device(ls->fd, &none) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_socket_errno,
+                      "ipng_stats: cannot unbind %V from device \"%s\"",
+                      &ls->addr_text, dev);
+    }
+}
+
+
 /*
  * The cycle that arranged device sockets goes away (the master destroys the
  * old cycle after a successful reload).  If the new cycle did not load this
@@ -587,8 +586,6 @@ ngx_ipng_stats_sockets_release(void *data)
     ngx_ipng_stats_sockets_cln_t  *sc = data;
 
     char              dev[IFNAMSIZ + 1];
-    socklen_t         len;
-    ngx_str_t         none;
     ngx_uint_t        i;
     ngx_listening_t  *ls;
 
@@ -611,7 +608,6 @@ ngx_ipng_stats_sockets_release(void *data)
         return;        /* the new configuration has the module: its sockets */
     }
 
-    ngx_str_null(&none);
     ls = sc->cycle->listening.elts;
 
     for (i = 0; i < sc->cycle->listening.nelts; i++) {
@@ -619,19 +615,10 @@ ngx_ipng_stats_sockets_release(void *data)
             continue;
         }
 
-        ngx_memzero(dev, sizeof(dev));
-        len = IFNAMSIZ;
+        ngx_http_ipng_stats_socket_device(ls[i].fd, dev);
 
-        if (getsockopt(ls[i].fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len)
-            == -1 || dev[0] == '\0')
-        {
-            continue;
-        }
-
-        if (ngx_ipng_stats_sockets_device(ls[i].fd, &none) != NGX_OK) {
-            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_socket_errno,
-                          "ipng_stats: cannot unbind %V from device \"%s\"",
-                          &ls[i].addr_text, dev);
+        if (dev[0]) {
+            ngx_ipng_stats_sockets_unbind(ngx_cycle->log, &ls[i], dev);
         }
     }
 }

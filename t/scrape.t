@@ -131,3 +131,52 @@ GET /status?source_tag=nope&vip=127.0.0.1
 nginx_ipng_requests_total\{
 --- response_body_like
 ^# TYPE nginx_ipng_requests_total counter$
+
+
+
+=== TEST 8: allow/deny on the scrape location
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    location /status { ipng_stats; deny all; }
+--- request
+GET /status
+--- error_code: 403
+
+
+
+=== TEST 9: source tags from the configuration are escaped in Prometheus text (quotes, backslashes, newlines, UTF-8)
+--- http_config
+    ipng_stats_zone ipng:1m;
+    ipng_stats_default_source "q\"b\\s\nl-ü";
+--- config
+    location /status { ipng_stats; }
+    location / { return 200; }
+--- pre_requests
+GET /
+--- shell
+sleep 1.2
+--- request
+GET /status
+--- response_body_like
+^nginx_ipng_requests_total\{source_tag="q\\"b\\\\s\\nl-ü",vip="127\.0\.0\.1",code="200",\} 1\.0$
+
+
+
+=== TEST 10: the same tag in JSON
+--- http_config
+    ipng_stats_zone ipng:1m;
+    ipng_stats_default_source "q\"b\\s\nl-ü";
+--- config
+    location /status { ipng_stats; }
+    location / { return 200; }
+--- pre_requests
+GET /
+--- shell
+sleep 1.2
+--- request
+GET /status
+--- more_headers
+Accept: application/json
+--- response_body_like
+"by_source":\{"q\\"b\\\\s\\nl-ü":\{"vips":\{"127\.0\.0\.1"

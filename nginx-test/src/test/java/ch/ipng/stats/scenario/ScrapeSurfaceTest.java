@@ -672,7 +672,9 @@ class ScrapeSurfaceTest {
         double i60 = idle.get("rate_60s|direct|127.0.0.1");
         String after = String.format("3 s idle: rate_1s %.3f rate_10s %.2f rate_60s %.2f", i1, i10, i60);
         System.out.println("rates: " + after);
-        assertTrue(i1 < actual * 0.1, after);
+        // e^-3 = 0.05 after 3 whole ticks; the last tick may lag by up to a
+        // second plus a flush interval on a busy machine: e^-1.5 = 0.22
+        assertTrue(i1 < actual * 0.25, after);
         assertEquals(r10 * Math.exp(-3 / 10.0), i10, actual * 0.12, after);
         assertEquals(r60 * Math.exp(-3 / 60.0), i60, actual * 0.06, after);
         assertTrue(i60 > 0, after);

