@@ -546,7 +546,9 @@ ngx_ipng_stats_sockets_device(ngx_socket_t s, ngx_str_t *device)
     char  name[IFNAMSIZ + 1];
 
     ngx_memzero(name, sizeof(name));
-    ngx_memcpy(name, device->data, ngx_min(device->len, IFNAMSIZ));
+    if (device->len) {
+        ngx_memcpy(name, device->data, ngx_min(device->len, IFNAMSIZ));
+    }
 
     if (setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, name,
                    device->len ? (socklen_t) ngx_strlen(name) + 1 : 0)

@@ -12,9 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -96,37 +93,25 @@ class ExactCountingTest {
     }
 
     private List<String> urls(String host, int p, int n) {
-        String[] paths = {"/", "/", "/", "/notfound", "/err", "/static/file.txt",
-            "/static/missing", "/redirect", "/proxy", "/nocount"};
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            out.add("http://" + host + ":" + p + paths[i % paths.length] + "?i=" + i);
-        }
-        return out;
+        return Traffic.urls("http", host, p, n, "/", "/", "/", "/notfound", "/err",
+                "/static/file.txt", "/static/missing", "/redirect", "/proxy", "/nocount");
     }
 
     /** Mixed traffic from several clients at once, so both workers count. */
     private void traffic(int perClient) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(6);
-        try {
-            List<Future<?>> jobs = new ArrayList<>();
-            for (int c = 0; c < 2; c++) {
-                jobs.add(pool.submit(() -> Traffic.get(urls("127.0.0.1", port, perClient))));
-                jobs.add(pool.submit(() -> Traffic.get(urls("127.0.0.2", port, perClient))));
-                jobs.add(pool.submit(() -> Traffic.get(urls("[::1]", port, perClient))));
-                jobs.add(pool.submit(() -> Traffic.getHttp2(urls("127.0.0.1", h2port, perClient)
-                        .stream().map(u -> u.replace("http:", "https:")).toList())));
-            }
-            // request bodies count as bytes in
-            jobs.add(pool.submit(() -> Traffic.get(urls("127.0.0.1", port, 20), "-d", "a=" + "b".repeat(300))));
-            // one connection per request
-            jobs.add(pool.submit(() -> Traffic.get(urls("127.0.0.2", port, 10), "-H", "Connection: close")));
-            for (Future<?> f : jobs) {
-                f.get();
-            }
-        } finally {
-            pool.shutdown();
+        List<Runnable> jobs = new ArrayList<>();
+        for (int c = 0; c < 2; c++) {
+            jobs.add(() -> Traffic.get(urls("127.0.0.1", port, perClient)));
+            jobs.add(() -> Traffic.get(urls("127.0.0.2", port, perClient)));
+            jobs.add(() -> Traffic.get(urls("[::1]", port, perClient)));
+            jobs.add(() -> Traffic.getHttp2(urls("127.0.0.1", h2port, perClient)
+                    .stream().map(u -> u.replace("http:", "https:")).toList()));
         }
+        // request bodies count as bytes in
+        jobs.add(() -> Traffic.get(urls("127.0.0.1", port, 20), "-d", "a=" + "b".repeat(300)));
+        // one connection per request
+        jobs.add(() -> Traffic.get(urls("127.0.0.2", port, 10), "-H", "Connection: close"));
+        Traffic.concurrently(jobs);
     }
 
     private Scrape scrape() throws InterruptedException {

@@ -91,31 +91,19 @@ class ScrapeSurfaceTest {
     // ------------------------------------------------------------ helpers
 
     private List<String> urls(String host, int n) {
-        String[] paths = {"/", "/", "/notfound", "/err", "/empty", "/x"};
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            out.add("http://" + host + ":" + port + paths[i % paths.length] + "?i=" + i);
-        }
-        return out;
+        return Traffic.urls("http", host, port, n, "/", "/", "/notfound", "/err", "/empty", "/x");
     }
 
     /** Traffic on the three VIPs from several clients at once, so both workers count. */
     private void traffic(int perClient) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(4);
-        try {
-            List<Future<?>> jobs = new ArrayList<>();
-            for (int c = 0; c < 2; c++) {
-                jobs.add(pool.submit(() -> Traffic.get(urls("127.0.0.1", perClient))));
-                jobs.add(pool.submit(() -> Traffic.get(urls("127.0.0.2", perClient))));
-                jobs.add(pool.submit(() -> Traffic.get(urls("[::1]", perClient))));
-            }
-            jobs.add(pool.submit(() -> Traffic.get(urls("127.0.0.1", 20), "-d", "a=" + "b".repeat(300))));
-            for (Future<?> f : jobs) {
-                f.get();
-            }
-        } finally {
-            pool.shutdown();
+        List<Runnable> jobs = new ArrayList<>();
+        for (int c = 0; c < 2; c++) {
+            jobs.add(() -> Traffic.get(urls("127.0.0.1", perClient)));
+            jobs.add(() -> Traffic.get(urls("127.0.0.2", perClient)));
+            jobs.add(() -> Traffic.get(urls("[::1]", perClient)));
         }
+        jobs.add(() -> Traffic.get(urls("127.0.0.1", 20), "-d", "a=" + "b".repeat(300)));
+        Traffic.concurrently(jobs);
     }
 
     private RawHttp.Response get(String query, String accept) {

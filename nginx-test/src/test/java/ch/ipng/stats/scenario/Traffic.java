@@ -4,12 +4,40 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /** Real HTTP traffic through curl: many URLs per call share one keep-alive connection. */
 final class Traffic {
 
     private Traffic() {
+    }
+
+    /** {@code n} URLs on host:port cycling through {@code paths}, each with a distinct query. */
+    static List<String> urls(String scheme, String host, int port, int n, String... paths) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(scheme + "://" + host + ":" + port + paths[i % paths.length] + "?i=" + i);
+        }
+        return out;
+    }
+
+    /** Runs the jobs at once (several clients, so every worker gets some) and waits for all. */
+    static void concurrently(List<Runnable> jobs) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(jobs.size());
+        try {
+            List<Future<?>> running = new ArrayList<>();
+            for (Runnable j : jobs) {
+                running.add(pool.submit(j));
+            }
+            for (Future<?> f : running) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
     }
 
     /** GETs every URL, in order, on one connection per host; returns the status codes. */
