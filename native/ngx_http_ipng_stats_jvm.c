@@ -19,7 +19,6 @@
 
 #include <dlfcn.h>
 #include <signal.h>
-#include <jni.h>
 
 
 #define NGX_HTTP_IPNG_STATS_BRIDGE  "ch/ipng/stats/bridge/NativeBridge"
@@ -37,7 +36,8 @@ typedef struct {
     jmethodID                   start;
     jmethodID                   drain;
     jmethodID                   tick;
-    jmethodID                   scrape;
+    jmethodID                   scrape_begin;
+    jmethodID                   scrape_end;
     jmethodID                   exit;
     jmethodID                   last_error;
     ngx_msec_t                  last_alert;
@@ -56,6 +56,10 @@ static size_t ngx_http_ipng_stats_rss_kb(void);
 
 
 static ngx_http_ipng_stats_jvm_t  ngx_http_ipng_stats_jvm;
+
+static JNINativeMethod  ngx_http_ipng_stats_natives[] = {
+    { "notifyDone", "(I)V", (void *) ngx_http_ipng_stats_scrape_notify }
+};
 
 
 /* also used by the configuration-time check in _jvm_conf.c */
@@ -134,6 +138,12 @@ ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
     (void) ngx_atomic_fetch_add((ngx_atomic_t *) &sh->jvm_start_ok, 1);
 
     if (ngx_http_ipng_stats_bind(cycle, smcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_ipng_stats_scrape_init_process(cycle) != NGX_OK) {
+        ngx_http_ipng_stats_disable(cycle->log, "cannot set up the scrape's "
+                                    "completion event (eventfd)");
         return NGX_ERROR;
     }
 
@@ -277,6 +287,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
 {
     jclass                      cls;
     jstring                     s, err;
+    sigset_t                    all, saved;
     jobject                     zone, records;
     ngx_str_t                  *tag;
     ngx_int_t                   rc;
@@ -313,13 +324,16 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
                    "[Ljava/lang/String;ILjava/lang/String;)Ljava/lang/String;");
     j->drain = (*env)->GetStaticMethodID(env, cls, "drain", "(I)I");
     j->tick = (*env)->GetStaticMethodID(env, cls, "tick", "(I)I");
-    j->scrape = (*env)->GetStaticMethodID(env, cls, "scrape", "(I[B[B)[B");
+    j->scrape_begin = (*env)->GetStaticMethodID(env, cls, "scrapeBegin",
+                                                "(I[B[B)I");
+    j->scrape_end = (*env)->GetStaticMethodID(env, cls, "scrapeEnd", "(I)[B");
     j->exit = (*env)->GetStaticMethodID(env, cls, "exit", "(I)I");
     j->last_error = (*env)->GetStaticMethodID(env, cls, "lastError",
                                               "()Ljava/lang/String;");
 
     if (j->bridge == NULL || j->start == NULL || j->drain == NULL
-        || j->tick == NULL || j->scrape == NULL || j->exit == NULL
+        || j->tick == NULL || j->scrape_begin == NULL
+        || j->scrape_end == NULL || j->exit == NULL
         || j->last_error == NULL)
     {
         (*env)->ExceptionClear(env);
@@ -361,7 +375,28 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
         (*env)->SetObjectArrayElement(env, tags, i, s);
     }
 
+    /* the render thread's completion call: it only writes to an eventfd */
+
+    if ((*env)->RegisterNatives(env, j->bridge, ngx_http_ipng_stats_natives, 1)
+        != JNI_OK)
+    {
+        (*env)->ExceptionClear(env);
+        ngx_http_ipng_stats_disable(cycle->log,
+                           "\"%V\" does not match this module: "
+                           NGX_HTTP_IPNG_STATS_BRIDGE " has no native "
+                           "notifyDone(int)", &smcf->classpath);
+        goto done;
+    }
+
     s = (*env)->NewStringUTF(env, NGINX_VERSION);
+
+    /*
+     * start() starts Java's render thread, which inherits this thread's
+     * signal mask: block every signal so that nginx's stay on this thread
+     */
+
+    sigfillset(&all);
+    (void) pthread_sigmask(SIG_BLOCK, &all, &saved);
 
     err = (*env)->CallStaticObjectMethod(env, j->bridge, j->start, zone,
                                          records,
@@ -369,6 +404,8 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
                                          (jlong)
                                          NGX_HTTP_IPNG_STATS_LAYOUT_SIGNATURE,
                                          tags, (jint) ngx_worker, s);
+
+    (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
 
     if (ngx_http_ipng_stats_java_failed(cycle->log, "NativeBridge.start")) {
         goto done;
@@ -497,15 +534,18 @@ ngx_http_ipng_stats_jvm_drain(ngx_log_t *log, ngx_uint_t tick)
 }
 
 
+/*
+ * Scrape, first half, on the event loop: hand this worker's batch to Java,
+ * which drains and flushes it, and start the rendering on Java's render
+ * thread.  Returns the ticket ngx_http_ipng_stats_scrape_done() will see.
+ */
+
 ngx_int_t
-ngx_http_ipng_stats_jvm_scrape(ngx_http_request_t *r, ngx_str_t *accept,
-    ngx_str_t *content_type, ngx_str_t *body)
+ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r, ngx_str_t *accept)
 {
-    jsize                          len;
-    u_char                        *p, *nl;
+    jint                           ticket;
     JNIEnv                        *env;
-    ngx_int_t                      rc;
-    jbyteArray                     args, hdr, out;
+    jbyteArray                     args, hdr;
     ngx_http_ipng_stats_jvm_t     *j;
     ngx_http_ipng_stats_worker_t  *w;
 
@@ -518,14 +558,14 @@ ngx_http_ipng_stats_jvm_scrape(ngx_http_request_t *r, ngx_str_t *accept,
         return NGX_ERROR;
     }
 
-    rc = NGX_ERROR;
+    ticket = -1;
     args = NULL;
     hdr = NULL;
 
     if (r->args.len) {
         args = (*env)->NewByteArray(env, r->args.len);
         if (args == NULL) {
-            goto failed;
+            goto done;
         }
 
         (*env)->SetByteArrayRegion(env, args, 0, r->args.len,
@@ -535,16 +575,58 @@ ngx_http_ipng_stats_jvm_scrape(ngx_http_request_t *r, ngx_str_t *accept,
     if (accept->len) {
         hdr = (*env)->NewByteArray(env, accept->len);
         if (hdr == NULL) {
-            goto failed;
+            goto done;
         }
 
         (*env)->SetByteArrayRegion(env, hdr, 0, accept->len,
                                    (jbyte *) accept->data);
     }
 
-    out = (*env)->CallStaticObjectMethod(env, j->bridge, j->scrape,
+    ticket = (*env)->CallStaticIntMethod(env, j->bridge, j->scrape_begin,
                                          (jint) w->nrecords, args, hdr);
     w->nrecords = 0;
+
+    if (ngx_http_ipng_stats_java_failed(r->connection->log, "scrape")) {
+        ticket = -1;
+
+    } else if (ticket <= 0) {
+        ngx_http_ipng_stats_report(r->connection->log, "scrape");
+    }
+
+done:
+
+    (void) ngx_http_ipng_stats_java_failed(r->connection->log, "scrape");
+    (void) (*env)->PopLocalFrame(env, NULL);
+
+    return ticket > 0 ? ticket : NGX_ERROR;
+}
+
+
+/* second half, on the event loop again: "content-type\n" + body */
+
+ngx_int_t
+ngx_http_ipng_stats_jvm_scrape_end(ngx_http_request_t *r, ngx_int_t ticket,
+    ngx_str_t *content_type, ngx_str_t *body)
+{
+    jsize                       len;
+    u_char                     *p, *nl;
+    JNIEnv                     *env;
+    ngx_int_t                   rc;
+    jbyteArray                  out;
+    ngx_http_ipng_stats_jvm_t  *j;
+
+    j = &ngx_http_ipng_stats_jvm;
+    env = j->env;
+
+    if ((*env)->PushLocalFrame(env, 4) != JNI_OK) {
+        (*env)->ExceptionClear(env);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+
+    out = (*env)->CallStaticObjectMethod(env, j->bridge, j->scrape_end,
+                                         (jint) ticket);
 
     if (ngx_http_ipng_stats_java_failed(r->connection->log, "scrape")) {
         goto done;
@@ -575,11 +657,6 @@ ngx_http_ipng_stats_jvm_scrape(ngx_http_request_t *r, ngx_str_t *accept,
     body->len = p + len - (nl + 1);
 
     rc = NGX_OK;
-    goto done;
-
-failed:
-
-    (void) ngx_http_ipng_stats_java_failed(r->connection->log, "scrape");
 
 done:
 

@@ -691,6 +691,7 @@ ngx_http_ipng_stats_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_ipng_stats_main_conf_t  *smcf;
 
+    ngx_http_ipng_stats_scrape_exit_process();
     ngx_http_ipng_stats_jvm_exit(cycle->log);
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle,

@@ -18,6 +18,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <stddef.h>
+#include <jni.h>
 
 
 #define NGX_HTTP_IPNG_STATS_VERSION       "0.1.0"
@@ -164,6 +165,11 @@ typedef struct {
 typedef struct {
     ngx_http_ipng_stats_record_t  *records;
     ngx_uint_t                     nrecords;
+    ngx_connection_t              *scrape_event;  /* eventfd, Java -> us */
+    void                          *scrape_current; /* being rendered */
+    ngx_queue_t                    scrape_waiting;
+    ngx_event_t                    scrape_timer;  /* render time limit */
+    ngx_uint_t                     scrape_stuck;  /* Java owes an answer */
     ngx_uint_t                     running;       /* JVM up, counting on */
     u_char                         reason[256];   /* why counting is off */
     ngx_event_t                    flush_event;
@@ -191,8 +197,10 @@ char *ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
 ngx_int_t ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf);
 ngx_int_t ngx_http_ipng_stats_jvm_drain(ngx_log_t *log, ngx_uint_t tick);
-ngx_int_t ngx_http_ipng_stats_jvm_scrape(ngx_http_request_t *r,
-    ngx_str_t *accept, ngx_str_t *content_type, ngx_str_t *body);
+ngx_int_t ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r,
+    ngx_str_t *accept);
+ngx_int_t ngx_http_ipng_stats_jvm_scrape_end(ngx_http_request_t *r,
+    ngx_int_t ticket, ngx_str_t *content_type, ngx_str_t *body);
 void ngx_http_ipng_stats_jvm_exit(ngx_log_t *log);
 
 /* log phase: ngx_http_ipng_stats_log.c */
@@ -201,6 +209,10 @@ void ngx_http_ipng_stats_disable(ngx_log_t *log, const char *fmt, ...);
 
 /* scrape: ngx_http_ipng_stats_scrape.c */
 ngx_int_t ngx_http_ipng_stats_scrape_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_ipng_stats_scrape_init_process(ngx_cycle_t *cycle);
+void ngx_http_ipng_stats_scrape_exit_process(void);
+void JNICALL ngx_http_ipng_stats_scrape_notify(JNIEnv *env, jclass cls,
+    jint ticket);
 
 /* listen parameters: ngx_http_ipng_stats_listen.c */
 ngx_int_t ngx_http_ipng_stats_listen_wrap(ngx_conf_t *cf);

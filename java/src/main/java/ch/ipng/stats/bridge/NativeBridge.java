@@ -8,6 +8,10 @@ import ch.ipng.stats.zone.SharedZone;
 import ch.ipng.stats.zone.ZoneFormatException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -25,6 +29,22 @@ public final class NativeBridge {
     private static BuildInfo build;
     private static volatile String lastError;
     private static LongSupplier epochSeconds = () -> System.currentTimeMillis() / 1000;
+
+    /*
+     * Rendering off the event loop (scrapeBegin/scrapeEnd): one daemon thread,
+     * started inside start() while C has every signal blocked (a thread
+     * inherits its creator's mask, and nginx's signals must keep landing on
+     * the event loop), renders one scrape at a time and tells C through
+     * notifyDone, which C registers (RegisterNatives) and which only writes
+     * to an eventfd the event loop watches.
+     */
+    private static ExecutorService renderer;
+    private static volatile byte[] rendered;
+    private static volatile String renderError;
+    private static int ticket;
+    static volatile IntConsumer done = NativeBridge::notifyDone;
+
+    private static native void notifyDone(int ticket);
 
     private NativeBridge() {
     }
@@ -63,6 +83,15 @@ public final class NativeBridge {
             aggregator = new Aggregator(z, tagBySource, workerId);
             build = BuildInfo.of(nginxVersion);
             zone = z;
+            if (renderer == null) {
+                ThreadPoolExecutor pool = (ThreadPoolExecutor) Executors.newFixedThreadPool(1, run -> {
+                    Thread t = new Thread(run, "ipng-render");
+                    t.setDaemon(true);
+                    return t;
+                });
+                pool.prestartAllCoreThreads();    // now, under C's blocked signal mask
+                renderer = pool;
+            }
             lastError = null;
             return null;
         } catch (ZoneFormatException e) {
@@ -113,6 +142,55 @@ public final class NativeBridge {
             fail(describe(t));
             return null;
         }
+    }
+
+    /**
+     * Drain, flush and tick on the event loop, then render on the render
+     * thread; when it is done, {@link #done} gets the returned ticket and C
+     * collects the answer with {@link #scrapeEnd}. One scrape at a time: C
+     * queues the others. Returns the ticket (> 0), or -1 (see {@link #lastError()}).
+     */
+    public static int scrapeBegin(int count, byte[] args, byte[] accept) {
+        try {
+            long start = System.nanoTime();
+            doDrain(count);
+            aggregator.flush();
+            zone.tick(epochSeconds.getAsLong());
+            int t = ++ticket > 0 ? ticket : (ticket = 1);
+            SharedZone z = zone;
+            BuildInfo b = build;
+            rendered = null;
+            renderError = null;
+            renderer.execute(() -> {
+                try {
+                    byte[] answer = Scrape.render(z, b, args, accept);
+                    z.recordScrape(System.nanoTime() - start);
+                    rendered = answer;
+                } catch (Throwable e) {
+                    renderError = describe(e);
+                } finally {
+                    done.accept(t);
+                }
+            });
+            return t;
+        } catch (Throwable t) {
+            fail(describe(t));
+            return -1;
+        }
+    }
+
+    /**
+     * The answer of the scrape {@code t}: {@code "<content-type>\n<body>"}, or
+     * null (see {@link #lastError()}).
+     */
+    public static byte[] scrapeEnd(int t) {
+        byte[] answer = rendered;
+        rendered = null;
+        if (t != ticket || answer == null) {
+            fail(renderError != null ? renderError : "no rendered answer for scrape " + t);
+            return null;
+        }
+        return answer;
     }
 
     /** Worker exit: drain and flush. 0 or -1. */

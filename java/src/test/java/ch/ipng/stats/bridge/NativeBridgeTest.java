@@ -39,6 +39,8 @@ class NativeBridgeTest {
         assertEquals(int.class, c.getMethod("drain", int.class).getReturnType());
         assertEquals(int.class, c.getMethod("tick", int.class).getReturnType());
         assertEquals(byte[].class, c.getMethod("scrape", int.class, byte[].class, byte[].class).getReturnType());
+        assertEquals(int.class, c.getMethod("scrapeBegin", int.class, byte[].class, byte[].class).getReturnType());
+        assertEquals(byte[].class, c.getMethod("scrapeEnd", int.class).getReturnType());
         assertEquals(int.class, c.getMethod("exit", int.class).getReturnType());
         assertEquals(String.class, c.getMethod("lastError").getReturnType());
         for (Method m : c.getDeclaredMethods()) {
@@ -103,6 +105,30 @@ class NativeBridgeTest {
         String again = text(NativeBridge.scrape(0, "source_tag=direct".getBytes(), null));
         assertTrue(again.contains("nginx_ipng_scrape_duration_seconds_count 1.0\n"));
         assertFalse(again.contains("mg1"));
+    }
+
+    @Test
+    void scrapeBeginDrainsOnTheCallerAndRendersOnTheRenderThread() throws Exception {
+        ByteBuffer records = start(TestZones.buffer(1 << 20), TestZones.records(256));
+        java.util.concurrent.BlockingQueue<Integer> finished = new java.util.concurrent.LinkedBlockingQueue<>();
+        java.util.concurrent.atomic.AtomicReference<String> thread = new java.util.concurrent.atomic.AtomicReference<>();
+        NativeBridge.done = t -> {
+            thread.set(Thread.currentThread().getName());
+            finished.add(t);
+        };
+        try {
+            TestZones.record(records, 0, 1, "192.0.2.1", 404, 10, 20, 3, -1);
+            int t = NativeBridge.scrapeBegin(1, null, "application/json".getBytes());
+            assertTrue(t > 0, NativeBridge.lastError());
+            assertEquals(t, finished.poll(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals("ipng-render", thread.get());
+            String out = text(NativeBridge.scrapeEnd(t));
+            assertTrue(out.startsWith("application/json\n"), out);
+            assertTrue(out.contains("\"404\":{\"requests\":1,"), out);
+            assertNull(NativeBridge.scrapeEnd(t), "an answer is collected once");
+        } finally {
+            NativeBridge.done = t -> { };
+        }
     }
 
     @Test
