@@ -126,8 +126,11 @@ public final class NativeBridge {
     }
 
     /**
-     * Drain, flush, render. Returns {@code "<content-type>\n<body>"} as UTF-8
-     * bytes, or null (see {@link #lastError()}).
+     * Drain, flush, render, all on the caller's thread. Returns
+     * {@code "<content-type>\n<body>"} as UTF-8 bytes, or null (see
+     * {@link #lastError()}). The module uses {@link #scrapeBegin} and
+     * {@link #scrapeEnd} instead, which render off the event loop; this one
+     * serves tools and tests that want the answer in one call.
      */
     public static byte[] scrape(int count, byte[] args, byte[] accept) {
         try {
