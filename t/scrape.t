@@ -180,3 +180,16 @@ GET /status
 Accept: application/json
 --- response_body_like
 "by_source":\{"q\\"b\\\\s\\nl-ü":\{"vips":\{"127\.0\.0\.1"
+
+
+
+=== TEST 11: a scrape over HTTP/2 (the request waits for the render thread on a stream)
+--- http2
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    location /status { ipng_stats; }
+--- request
+GET /status
+--- response_body_like
+^# TYPE nginx_ipng_requests_total counter$

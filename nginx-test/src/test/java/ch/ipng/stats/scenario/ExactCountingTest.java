@@ -189,6 +189,28 @@ class ExactCountingTest {
     }
 
     @Test
+    void concurrentScrapesQueueForTheRenderThreadAndAllAnswer() throws Exception {
+        traffic(20);
+        Thread.sleep(400);
+        List<String> answers = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Runnable> scrapers = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            String accept = i % 3 == 0 ? "Accept: application/json" : "Accept: text/plain";
+            scrapers.add(() -> answers.add(Traffic.fetch("http://127.0.0.1:" + port + "/status", accept)));
+        }
+        Traffic.concurrently(scrapers);
+        assertEquals(12, answers.size());
+        long total = new AccessLog(nginx.accessLog()).lines;
+        for (String a : answers) {
+            if (a.startsWith("{")) {
+                assertTrue(a.endsWith("}"), "a whole JSON document");
+            } else {
+                assertEquals(total, (long) new Scrape(a).sum("nginx_ipng_requests_total", Map.of()), a);
+            }
+        }
+    }
+
+    @Test
     void outputPassesPromtool() throws Exception {
         traffic(30);
         String text = scrape().text;
