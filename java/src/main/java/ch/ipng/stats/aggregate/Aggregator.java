@@ -4,7 +4,6 @@ import static ch.ipng.stats.layout.RecordDescriptor.*;
 
 import ch.ipng.stats.layout.ZoneDescriptor;
 import ch.ipng.stats.zone.SharedZone;
-import ch.ipng.stats.zone.ZoneHash;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -46,26 +45,38 @@ public final class Aggregator {
     private final int histWords;
     private final int stride;
 
-    // series entries
+    /*
+     * Entries are interleaved in one array per table (a record's lookup then
+     * touches one cache line per table, not one per field), and the private
+     * tables hash with one multiply per word: their hash is private, unlike
+     * the zone's (ZoneHash), which is part of the shared layout.
+     */
+    private static final long M1 = 0x9E3779B97F4A7C15L;
+    private static final long M2 = 0xC2B2AE3D27D4EB4FL;
+    private static final long M3 = 0x165667B19E3779F9L;
+
+    // series entries: SERIES_WORDS longs each: key (tag << 8 | family, + 1; 0 = empty), hi, lo
+    private static final int SERIES_WORDS = 3;
     private final int seriesMask;
+    private final int seriesShift;
     private final int seriesLimit;
-    private final int[] seriesKey;      // tag << 8 | family, + 1; 0 = empty
-    private final long[] seriesHi;
-    private final long[] seriesLo;
+    private final long[] series;
     private final int[] seriesZone;
     private final int[] seriesTried;    // flush generation of the last failed claim
     private final long[] hist;          // stride longs per entry
     private final int[] seriesList;
     private int seriesUsed;
 
-    // code entries
+    // code entries: CODE_WORDS longs each: key ((series entry + 1) << 16 | status; 0 = empty),
+    // requests, bytes in, bytes out
+    private static final int CODE_WORDS = 4;
+    private static final int REQ = 1;
+    private static final int IN = 2;
+    private static final int OUT = 3;
     private final int codeMask;
+    private final int codeShift;
     private final int codeLimit;
-    private final int[] codeSeries;     // series entry + 1; 0 = empty
-    private final int[] codeStatus;
-    private final long[] requests;
-    private final long[] bytesIn;
-    private final long[] bytesOut;
+    private final long[] codes;
     private final int[] codeZone;
     private final int[] codeList;
     private int codesUsed;
@@ -95,10 +106,9 @@ public final class Aggregator {
         this.stride = 2 * histWords;
 
         seriesMask = seriesCapacity - 1;
+        seriesShift = 64 - Integer.numberOfTrailingZeros(seriesCapacity);
         seriesLimit = seriesCapacity / 4 * 3;
-        seriesKey = new int[seriesCapacity];
-        seriesHi = new long[seriesCapacity];
-        seriesLo = new long[seriesCapacity];
+        series = new long[seriesCapacity * SERIES_WORDS];
         seriesZone = new int[seriesCapacity];
         seriesTried = new int[seriesCapacity];
         hist = new long[seriesCapacity * stride];
@@ -106,12 +116,9 @@ public final class Aggregator {
         Arrays.fill(seriesZone, UNKNOWN);
 
         codeMask = codeCapacity - 1;
+        codeShift = 64 - Integer.numberOfTrailingZeros(codeCapacity);
         codeLimit = codeCapacity / 4 * 3;
-        codeSeries = new int[codeCapacity];
-        codeStatus = new int[codeCapacity];
-        requests = new long[codeCapacity];
-        bytesIn = new long[codeCapacity];
-        bytesOut = new long[codeCapacity];
+        codes = new long[codeCapacity * CODE_WORDS];
         codeZone = new int[codeCapacity];
         codeList = new int[codeCapacity];
         Arrays.fill(codeZone, UNKNOWN);
@@ -166,10 +173,10 @@ public final class Aggregator {
             clear();
         }
         int s = series(tagIndex << 8 | family, hi, lo);
-        int c = code(s, status);
-        requests[c]++;
-        bytesIn[c] += in;
-        bytesOut[c] += out;
+        int c = code(s, status) * CODE_WORDS;
+        codes[c + REQ]++;
+        codes[c + IN] += in;
+        codes[c + OUT] += out;
         int base = s * stride;
         observe(base, requestMs);
         if (upstream) {
@@ -188,18 +195,19 @@ public final class Aggregator {
     }
 
     private int series(int tagFamily, long hi, long lo) {
-        int key = tagFamily + 1;
-        int i = (int) ZoneHash.series(tagFamily >>> 8, tagFamily & 0xff, hi, lo) & seriesMask;
+        long key = tagFamily + 1;
+        int i = (int) ((hi * M1 + lo * M2 + key * M3) >>> seriesShift) & seriesMask;
         while (true) {
-            int k = seriesKey[i];
+            int e = i * SERIES_WORDS;
+            long k = series[e];
             if (k == 0) {
-                seriesKey[i] = key;
-                seriesHi[i] = hi;
-                seriesLo[i] = lo;
+                series[e] = key;
+                series[e + 1] = hi;
+                series[e + 2] = lo;
                 seriesList[seriesUsed++] = i;
                 return i;
             }
-            if (k == key && seriesHi[i] == hi && seriesLo[i] == lo) {
+            if (k == key && series[e + 1] == hi && series[e + 2] == lo) {
                 return i;
             }
             i = (i + 1) & seriesMask;
@@ -207,16 +215,17 @@ public final class Aggregator {
     }
 
     private int code(int s, int status) {
-        int i = (int) ZoneHash.code((long) s << 16 | status) & codeMask;
+        long key = (long) (s + 1) << 16 | status;
+        int i = (int) ((key * M1) >>> codeShift) & codeMask;
         while (true) {
-            int k = codeSeries[i];
+            int e = i * CODE_WORDS;
+            long k = codes[e];
             if (k == 0) {
-                codeSeries[i] = s + 1;
-                codeStatus[i] = status;
+                codes[e] = key;
                 codeList[codesUsed++] = i;
                 return i;
             }
-            if (k == s + 1 && codeStatus[i] == status) {
+            if (k == key) {
                 return i;
             }
             i = (i + 1) & codeMask;
@@ -257,30 +266,31 @@ public final class Aggregator {
         }
         for (int n = 0; n < codesUsed; n++) {
             int c = codeList[n];
-            if (requests[c] == 0 && bytesIn[c] == 0 && bytesOut[c] == 0) {
+            int e = c * CODE_WORDS;
+            if (codes[e + REQ] == 0 && codes[e + IN] == 0 && codes[e + OUT] == 0) {
                 continue;
             }
             int z = codeZone[c];
             if (z == UNKNOWN) {
-                int zs = zoneSeries(codeSeries[c] - 1);
+                int zs = zoneSeries((int) (codes[e] >>> 16) - 1);
                 if (zs >= 0) {
-                    z = zone.findOrClaimCode(zs, codeStatus[c]);
+                    z = zone.findOrClaimCode(zs, (int) (codes[e] & 0xffff));
                     codeZone[c] = z;
                 }
             }
             if (z >= 0) {
                 int off = zone.geometry().codeOffset(z);
-                zone.add(off + ZoneDescriptor.CODE_REQUESTS_OFFSET, requests[c]);
-                if (bytesIn[c] != 0) {
-                    zone.add(off + ZoneDescriptor.CODE_BYTES_IN_OFFSET, bytesIn[c]);
+                zone.add(off + ZoneDescriptor.CODE_REQUESTS_OFFSET, codes[e + REQ]);
+                if (codes[e + IN] != 0) {
+                    zone.add(off + ZoneDescriptor.CODE_BYTES_IN_OFFSET, codes[e + IN]);
                 }
-                if (bytesOut[c] != 0) {
-                    zone.add(off + ZoneDescriptor.CODE_BYTES_OUT_OFFSET, bytesOut[c]);
+                if (codes[e + OUT] != 0) {
+                    zone.add(off + ZoneDescriptor.CODE_BYTES_OUT_OFFSET, codes[e + OUT]);
                 }
             }
-            requests[c] = 0;
-            bytesIn[c] = 0;
-            bytesOut[c] = 0;
+            codes[e + REQ] = 0;
+            codes[e + IN] = 0;
+            codes[e + OUT] = 0;
         }
         zone.recordFlush(worker, System.nanoTime() - start);
     }
@@ -289,8 +299,9 @@ public final class Aggregator {
     private int zoneSeries(int s) {
         int z = seriesZone[s];
         if (z == UNKNOWN && seriesTried[s] != generation) {
-            int tagFamily = seriesKey[s] - 1;
-            z = zone.findOrClaimSeries(tagFamily >>> 8, tagFamily & 0xff, seriesHi[s], seriesLo[s]);
+            int e = s * SERIES_WORDS;
+            int tagFamily = (int) series[e] - 1;
+            z = zone.findOrClaimSeries(tagFamily >>> 8, tagFamily & 0xff, series[e + 1], series[e + 2]);
             if (z < 0) {
                 seriesTried[s] = generation;
                 z = UNKNOWN;
@@ -304,12 +315,12 @@ public final class Aggregator {
     private void clear() {
         for (int n = 0; n < seriesUsed; n++) {
             int s = seriesList[n];
-            seriesKey[s] = 0;
+            series[s * SERIES_WORDS] = 0;
             seriesZone[s] = UNKNOWN;
         }
         for (int n = 0; n < codesUsed; n++) {
             int c = codeList[n];
-            codeSeries[c] = 0;
+            codes[c * CODE_WORDS] = 0;
             codeZone[c] = UNKNOWN;
         }
         seriesUsed = 0;
