@@ -51,6 +51,7 @@ static ngx_int_t ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
 static ngx_int_t ngx_http_ipng_stats_java_failed(ngx_log_t *log,
     const char *what);
 static void ngx_http_ipng_stats_report(ngx_log_t *log, const char *what);
+static ngx_uint_t ngx_http_ipng_stats_alert_due(void);
 static void ngx_http_ipng_stats_flush_handler(ngx_event_t *ev);
 static size_t ngx_http_ipng_stats_rss_kb(void);
 
@@ -451,13 +452,29 @@ ngx_http_ipng_stats_java_failed(ngx_log_t *log, const char *what)
 
     (*env)->ExceptionClear(env);
 
-    if (ngx_current_msec - ngx_http_ipng_stats_jvm.last_alert > 10000
-        || ngx_http_ipng_stats_jvm.last_alert == 0)
-    {
-        ngx_http_ipng_stats_jvm.last_alert = ngx_current_msec;
+    if (ngx_http_ipng_stats_alert_due()) {
         ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "ipng_stats: Java exception in %s", what);
     }
+
+    return 1;
+}
+
+
+/* at most one alert every 10 seconds */
+
+static ngx_uint_t
+ngx_http_ipng_stats_alert_due(void)
+{
+    ngx_http_ipng_stats_jvm_t  *j;
+
+    j = &ngx_http_ipng_stats_jvm;
+
+    if (j->last_alert != 0 && ngx_current_msec - j->last_alert < 10000) {
+        return 0;
+    }
+
+    j->last_alert = ngx_current_msec;
 
     return 1;
 }
@@ -472,13 +489,9 @@ ngx_http_ipng_stats_report(ngx_log_t *log, const char *what)
 
     env = ngx_http_ipng_stats_jvm.env;
 
-    if (ngx_current_msec - ngx_http_ipng_stats_jvm.last_alert < 10000
-        && ngx_http_ipng_stats_jvm.last_alert != 0)
-    {
+    if (!ngx_http_ipng_stats_alert_due()) {
         return;
     }
-
-    ngx_http_ipng_stats_jvm.last_alert = ngx_current_msec;
 
     err = (*env)->CallStaticObjectMethod(env, ngx_http_ipng_stats_jvm.bridge,
                                          ngx_http_ipng_stats_jvm.last_error);
@@ -586,6 +599,10 @@ ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r, ngx_str_t *accept)
                                          (jint) w->nrecords, args, hdr);
     w->nrecords = 0;
 
+done:
+
+    /* a pending exception (here or from the arrays above), or Java's error */
+
     if (ngx_http_ipng_stats_java_failed(r->connection->log, "scrape")) {
         ticket = -1;
 
@@ -593,9 +610,6 @@ ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r, ngx_str_t *accept)
         ngx_http_ipng_stats_report(r->connection->log, "scrape");
     }
 
-done:
-
-    (void) ngx_http_ipng_stats_java_failed(r->connection->log, "scrape");
     (void) (*env)->PopLocalFrame(env, NULL);
 
     return ticket > 0 ? ticket : NGX_ERROR;

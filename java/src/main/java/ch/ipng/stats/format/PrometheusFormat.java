@@ -105,18 +105,15 @@ public final class PrometheusFormat {
             "EWMA requests per second, 10-second decay.", rate10));
         f.add(new MetricFamilySamples("nginx_ipng_rate_60s", Type.GAUGE,
             "EWMA requests per second, 60-second decay.", rate60));
-        f.add(new MetricFamilySamples("nginx_ipng_zone_bytes_used", Type.GAUGE,
-            "Shared-memory zone bytes currently allocated.",
-            List.of(new Sample("nginx_ipng_zone_bytes_used", NONE, NONE, z.bytesUsed))));
-        f.add(new MetricFamilySamples("nginx_ipng_zone_size_bytes", Type.GAUGE,
-            "Shared-memory zone capacity in bytes.",
-            List.of(new Sample("nginx_ipng_zone_size_bytes", NONE, NONE, z.bytesTotal))));
-        f.add(new MetricFamilySamples("nginx_ipng_zone_full_events", Type.COUNTER,
-            "Key insertions dropped because the zone was full.",
-            List.of(new Sample("nginx_ipng_zone_full_events_total", NONE, NONE, z.fullEvents))));
-        f.add(new MetricFamilySamples("nginx_ipng_ifindex_misses", Type.COUNTER,
+        f.add(single("nginx_ipng_zone_bytes_used", Type.GAUGE,
+            "Shared-memory zone bytes currently allocated.", z.bytesUsed));
+        f.add(single("nginx_ipng_zone_size_bytes", Type.GAUGE,
+            "Shared-memory zone capacity in bytes.", z.bytesTotal));
+        f.add(single("nginx_ipng_zone_full_events", Type.COUNTER,
+            "Key insertions dropped because the zone was full.", z.fullEvents));
+        f.add(single("nginx_ipng_ifindex_misses", Type.COUNTER,
             "Connections whose ingress interface matched no listen device (pktinfo mode).",
-            List.of(new Sample("nginx_ipng_ifindex_misses_total", NONE, NONE, z.ifindexMisses))));
+            z.ifindexMisses));
         f.add(new MetricFamilySamples("nginx_ipng_flushes", Type.COUNTER,
             "Flushes of worker-private counters into the zone.", flushes));
         f.add(new MetricFamilySamples("nginx_ipng_flush_duration_seconds", Type.HISTOGRAM,
@@ -152,5 +149,11 @@ public final class PrometheusFormat {
         }
         out.add(new Sample(name + "_count", names.subList(0, names.size() - 1), values, cumulative));
         out.add(new Sample(name + "_sum", names.subList(0, names.size() - 1), values, h.sumNanos / 1e9));
+    }
+
+    /** A family of one unlabelled sample; counters get their {@code _total} sample name. */
+    private static MetricFamilySamples single(String name, Type type, String help, double value) {
+        String sample = type == Type.COUNTER ? name + "_total" : name;
+        return new MetricFamilySamples(name, type, help, List.of(new Sample(sample, NONE, NONE, value)));
     }
 }
