@@ -50,11 +50,7 @@ class ExactCountingTest {
 
     private String config(String buckets) {
         return """
-            load_module %s;
-            worker_processes 2;
-            error_log logs/error.log info;
-            pid logs/nginx.pid;
-            events { worker_connections 1024; }
+            %s
             http {
                 ipng_stats_zone ipng:4m;
                 ipng_stats_classpath %s;
@@ -88,7 +84,7 @@ class ExactCountingTest {
                     location / { return 200 "backend says hello\\n"; }
                 }
             }
-            """.formatted(TestEnv.module(), TestEnv.jar(), buckets, AccessLog.FORMAT, backend,
+            """.formatted(NginxConf.head("info"), TestEnv.jar(), buckets, AccessLog.FORMAT, backend,
                 port, port, port, h2port, backend);
     }
 

@@ -54,10 +54,6 @@ class ListenAttributionTest {
             """.formatted(TestEnv.jar(), mode, LOG) : "";
         return """
             %s
-            worker_processes 2;
-            error_log logs/error.log info;
-            pid logs/nginx.pid;
-            events { worker_connections 1024; }
             http {
                 %s
                 server {
@@ -66,7 +62,7 @@ class ListenAttributionTest {
                     %s
                 }
             }
-            """.formatted(module ? "load_module " + TestEnv.module() + ";" : "", ipng,
+            """.formatted(NginxConf.head("info", module), ipng,
                 listens.replace("PORT", Integer.toString(port)),
                 module ? "tag=$ipng_source_tag" : "plain",
                 module ? "location /status { ipng_stats; access_log off; }" : "");

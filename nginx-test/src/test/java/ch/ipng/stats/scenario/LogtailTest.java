@@ -60,11 +60,7 @@ class LogtailTest {
 
     private void start(String logtailParams) {
         nginx.writeConfig("""
-            load_module %s;
-            worker_processes 2;
-            error_log logs/error.log info;
-            pid logs/nginx.pid;
-            events { worker_connections 1024; }
+            %s
             http {
                 ipng_stats_zone ipng:1m;
                 ipng_stats_classpath %s;
@@ -79,7 +75,7 @@ class LogtailTest {
                     location /status { ipng_stats; }
                 }
             }
-            """.formatted(TestEnv.module(), TestEnv.jar(), udpPort, logtailParams, port));
+            """.formatted(NginxConf.head("info"), TestEnv.jar(), udpPort, logtailParams, port));
         nginx.start();
     }
 

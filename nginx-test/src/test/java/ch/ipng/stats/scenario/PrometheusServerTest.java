@@ -79,11 +79,7 @@ class PrometheusServerTest {
         promPort = nginx.port(1);
         backend = nginx.port(2);
         nginx.writeConfig("""
-            load_module %s;
-            worker_processes 2;
-            error_log logs/error.log info;
-            pid logs/nginx.pid;
-            events { worker_connections 1024; }
+            %s
             http {
                 ipng_stats_zone ipng:1m;
                 ipng_stats_classpath %s;
@@ -106,7 +102,7 @@ class PrometheusServerTest {
                     location / { return 200 "backend\\n"; }
                 }
             }
-            """.formatted(TestEnv.module(), TestEnv.jar(), backend, port, port, backend));
+            """.formatted(NginxConf.head("info"), TestEnv.jar(), backend, port, port, backend));
         nginx.start();
     }
 

@@ -36,10 +36,6 @@ class ReliabilityTest {
             """.formatted(TestEnv.jar()) : "";
         n.writeConfig("""
             %s
-            worker_processes 2;
-            error_log logs/error.log info;
-            pid logs/nginx.pid;
-            events { worker_connections 1024; }
             http {
                 %s
                 log_format fault '$pid $msec $status';
@@ -51,7 +47,7 @@ class ReliabilityTest {
                     %s
                 }
             }
-            """.formatted(module ? "load_module " + TestEnv.module() + ";" : "", ipng, n.port(),
+            """.formatted(NginxConf.head("info", module), ipng, n.port(),
                 module ? "location /status { ipng_stats; access_log off; }" : ""));
         started.add(n);
         n.start();

@@ -58,11 +58,7 @@ class ScrapeSurfaceTest {
             l.append("        listen ").append(a).append(':').append(port).append(";\n");
         }
         nginx.writeConfig("""
-            load_module %s;
-            worker_processes 2;
-            error_log logs/error.log info;
-            pid logs/nginx.pid;
-            events { worker_connections 1024; }
+            %s
             http {
                 ipng_stats_zone %s;
                 ipng_stats_classpath %s;
@@ -80,7 +76,7 @@ class ScrapeSurfaceTest {
                     %s
                 }
             }
-            """.formatted(TestEnv.module(), zone, TestEnv.jar(), httpExtra, AccessLog.FORMAT, l, serverExtra));
+            """.formatted(NginxConf.head("info"), zone, TestEnv.jar(), httpExtra, AccessLog.FORMAT, l, serverExtra));
         nginx.start();
     }
 

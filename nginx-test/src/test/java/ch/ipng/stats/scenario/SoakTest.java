@@ -64,11 +64,7 @@ class SoakTest {
         long seconds = Long.getLong("ipng.soak.seconds", 20);
         n = NginxInstance.create(TestEnv.nginxBin(), 2);
         n.writeConfig("""
-            load_module %s;
-            worker_processes 2;
-            error_log logs/error.log notice;
-            pid logs/nginx.pid;
-            events { worker_connections 1024; }
+            %s
             http {
                 ipng_stats_zone ipng:4m;
                 ipng_stats_classpath %s;
@@ -90,7 +86,7 @@ class SoakTest {
                     location / { return 200 "backend\\n"; }
                 }
             }
-            """.formatted(TestEnv.module(), TestEnv.jar(), n.port(1), n.port(0), n.port(1)));
+            """.formatted(NginxConf.head("notice"), TestEnv.jar(), n.port(1), n.port(0), n.port(1)));
         n.start();
         String status = "http://127.0.0.1:" + n.port() + "/status";
 
