@@ -38,6 +38,7 @@ typedef struct {
     jmethodID                   tick;
     jmethodID                   scrape_begin;
     jmethodID                   scrape_end;
+    jfieldID                    rendered_length;
     jmethodID                   exit;
     jmethodID                   last_error;
     ngx_msec_t                  last_alert;
@@ -328,14 +329,16 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     j->scrape_begin = (*env)->GetStaticMethodID(env, cls, "scrapeBegin",
                                                 "(I[B[B)I");
     j->scrape_end = (*env)->GetStaticMethodID(env, cls, "scrapeEnd", "(I)[B");
+    j->rendered_length = (*env)->GetStaticFieldID(env, cls, "renderedLength",
+                                                  "I");
     j->exit = (*env)->GetStaticMethodID(env, cls, "exit", "(I)I");
     j->last_error = (*env)->GetStaticMethodID(env, cls, "lastError",
                                               "()Ljava/lang/String;");
 
     if (j->bridge == NULL || j->start == NULL || j->drain == NULL
         || j->tick == NULL || j->scrape_begin == NULL
-        || j->scrape_end == NULL || j->exit == NULL
-        || j->last_error == NULL)
+        || j->scrape_end == NULL || j->rendered_length == NULL
+        || j->exit == NULL || j->last_error == NULL)
     {
         (*env)->ExceptionClear(env);
         ngx_http_ipng_stats_disable(cycle->log,
@@ -378,7 +381,9 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
 
     /* the render thread's completion call: it only writes to an eventfd */
 
-    if ((*env)->RegisterNatives(env, j->bridge, ngx_http_ipng_stats_natives, 1)
+    if ((*env)->RegisterNatives(env, j->bridge, ngx_http_ipng_stats_natives,
+                                sizeof(ngx_http_ipng_stats_natives)
+                                / sizeof(JNINativeMethod))
         != JNI_OK)
     {
         (*env)->ExceptionClear(env);
@@ -651,7 +656,13 @@ ngx_http_ipng_stats_jvm_scrape_end(ngx_http_request_t *r, ngx_int_t ticket,
         goto done;
     }
 
-    len = (*env)->GetArrayLength(env, out);
+    /* the render buffer itself: the answer is its first renderedLength bytes */
+
+    len = (*env)->GetStaticIntField(env, j->bridge, j->rendered_length);
+
+    if (len < 0 || len > (*env)->GetArrayLength(env, out)) {
+        goto done;
+    }
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -757,3 +768,4 @@ ngx_http_ipng_stats_rss_kb(void)
 
     return kb;
 }
+

@@ -2,6 +2,7 @@ package ch.ipng.stats.bridge;
 
 import ch.ipng.stats.aggregate.Aggregator;
 import ch.ipng.stats.format.BuildInfo;
+import ch.ipng.stats.format.ByteSink;
 import ch.ipng.stats.format.Scrape;
 import ch.ipng.stats.layout.RecordDescriptor;
 import ch.ipng.stats.zone.SharedZone;
@@ -39,7 +40,12 @@ public final class NativeBridge {
      * to an eventfd the event loop watches.
      */
     private static ExecutorService renderer;
-    private static volatile byte[] rendered;
+    /* the render thread's output buffer, reused scrape after scrape (C copies it out in scrapeEnd) */
+    private static final ByteSink renderOut = new ByteSink(1 << 16);
+    /* the ticket whose answer renderOut holds (0: none); written after renderedLength */
+    private static volatile int renderedTicket;
+    /** Length of the answer in the array {@link #scrapeEnd} returns; C reads this field. */
+    static volatile int renderedLength;
     private static volatile String renderError;
     private static int ticket;
     static volatile IntConsumer done = NativeBridge::notifyDone;
@@ -162,13 +168,14 @@ public final class NativeBridge {
             int t = ++ticket > 0 ? ticket : (ticket = 1);
             SharedZone z = zone;
             BuildInfo b = build;
-            rendered = null;
+            renderedTicket = 0;
             renderError = null;
             renderer.execute(() -> {
                 try {
-                    byte[] answer = Scrape.render(z, b, args, accept);
+                    Scrape.render(renderOut, z, b, args, accept);
                     z.recordScrape(System.nanoTime() - start);
-                    rendered = answer;
+                    renderedLength = renderOut.size();
+                    renderedTicket = t;
                 } catch (Throwable e) {
                     renderError = describe(e);
                 } finally {
@@ -183,17 +190,18 @@ public final class NativeBridge {
     }
 
     /**
-     * The answer of the scrape {@code t}: {@code "<content-type>\n<body>"}, or
-     * null (see {@link #lastError()}).
+     * The answer of the scrape {@code t}: {@code "<content-type>\n<body>"} in
+     * the first {@link #renderedLength} bytes of the returned array (the render
+     * buffer itself: C copies it before the next scrape begins), or null (see
+     * {@link #lastError()}).
      */
     public static byte[] scrapeEnd(int t) {
-        byte[] answer = rendered;
-        rendered = null;
-        if (t != ticket || answer == null) {
+        if (t != ticket || renderedTicket != t) {
             fail(renderError != null ? renderError : "no rendered answer for scrape " + t);
             return null;
         }
-        return answer;
+        renderedTicket = 0;
+        return renderOut.array();
     }
 
     /** Worker exit: drain and flush. 0 or -1. */

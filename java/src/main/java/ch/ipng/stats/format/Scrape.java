@@ -1,8 +1,6 @@
 package ch.ipng.stats.format;
 
 import ch.ipng.stats.zone.SharedZone;
-import io.prometheus.client.exporter.common.TextFormat;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
@@ -23,6 +21,9 @@ import java.nio.charset.StandardCharsets;
 public final class Scrape {
 
     public static final String CONTENT_TYPE_JSON = "application/json";
+    /** The content types of simpleclient_common's TextFormat (a test pins them). */
+    public static final String CONTENT_TYPE_004 = "text/plain; version=0.0.4; charset=utf-8";
+    public static final String CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
     private Scrape() {
     }
@@ -84,22 +85,30 @@ public final class Scrape {
         return true;
     }
 
+    /** {@link #render(ByteSink, SharedZone, BuildInfo, byte[], byte[])} into a new array. */
     public static byte[] render(SharedZone zone, BuildInfo build, byte[] query, byte[] accept) throws IOException {
+        ByteSink out = new ByteSink(8192);
+        render(out, zone, build, query, accept);
+        return out.toByteArray();
+    }
+
+    /**
+     * Replaces the content of {@code out} with {@code <content-type> "\n" <body>}:
+     * the answer to a scrape with this query string and Accept header.
+     */
+    public static void render(ByteSink out, SharedZone zone, BuildInfo build, byte[] query, byte[] accept)
+            throws IOException {
         int format = negotiate(accept);
         ZoneSnapshot snapshot = ZoneSnapshot.read(zone, ScrapeFilter.parse(query));
-        ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
+        out.reset();
         if (format == FORMAT_JSON) {
-            out.write((CONTENT_TYPE_JSON + "\n").getBytes(StandardCharsets.US_ASCII));
+            out.writeAscii(CONTENT_TYPE_JSON + "\n");
             JsonFormat.write(out, snapshot);
-            return out.toByteArray();
+            return;
         }
-        String contentType = format == FORMAT_OPENMETRICS
-            ? TextFormat.CONTENT_TYPE_OPENMETRICS_100 : TextFormat.CONTENT_TYPE_004;
-        // TextFormat writes label values char by char: an unsynchronized UTF-8
-        // buffer keeps that cheap (see Utf8Writer)
-        Utf8Writer writer = new Utf8Writer(1 << 16);
-        writer.writeAscii(contentType + "\n");
-        PrometheusFormat.write(writer, snapshot, build, format == FORMAT_OPENMETRICS);
-        return writer.toByteArray();
+        boolean openMetrics = format == FORMAT_OPENMETRICS;
+        out.writeAscii(openMetrics ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_004);
+        out.write('\n');
+        PrometheusFormat.write(out, snapshot, build, openMetrics);
     }
 }

@@ -37,18 +37,47 @@ public final class ZoneSnapshot {
 
     public static final class Code {
         public final int status;
+        /** The {@code code} label: {@code "404"}, or {@code "4xx"} in status-class mode. */
         public final String text;
         public final long requests;
         public final long bytesIn;
         public final long bytesOut;
+        private final byte[] textBytes;
 
-        Code(int status, String text, long requests, long bytesIn, long bytesOut) {
+        Code(int status, boolean classes, long requests, long bytesIn, long bytesOut) {
             this.status = status;
-            this.text = text;
+            boolean cached = status >= 0 && status < CODE_CACHE;
+            this.text = cached ? (classes ? CLASS_TEXT : CODE_TEXT)[status] : codeText(status, classes);
+            this.textBytes = cached ? (classes ? CLASS_BYTES : CODE_BYTES)[status]
+                : text.getBytes(StandardCharsets.US_ASCII);
             this.requests = requests;
             this.bytesIn = bytesIn;
             this.bytesOut = bytesOut;
         }
+
+        byte[] textBytes() {
+            return textBytes;
+        }
+    }
+
+    /* code labels of statuses 0..999, made once: 12,000 keys, no string per scrape */
+    private static final int CODE_CACHE = 1000;
+    private static final String[] CODE_TEXT = new String[CODE_CACHE];
+    private static final String[] CLASS_TEXT = new String[CODE_CACHE];
+    private static final byte[][] CODE_BYTES = new byte[CODE_CACHE][];
+    private static final byte[][] CLASS_BYTES = new byte[CODE_CACHE][];
+
+    static {
+        for (int i = 0; i < CODE_CACHE; i++) {
+            CODE_TEXT[i] = codeText(i, false);
+            CLASS_TEXT[i] = codeText(i, true);
+            CODE_BYTES[i] = CODE_TEXT[i].getBytes(StandardCharsets.US_ASCII);
+            CLASS_BYTES[i] = CLASS_TEXT[i].getBytes(StandardCharsets.US_ASCII);
+        }
+    }
+
+    private static String codeText(int status, boolean classes) {
+        return classes ? status + "xx" : Integer.toString(status);
     }
 
     public static final class Series {
@@ -148,7 +177,7 @@ public final class ZoneSnapshot {
             }
             int status = (int) (key & 0xffff);
             int off = g.codeOffset(i);
-            bySlot[(int) slot].codes.add(new Code(status, classes ? status + "xx" : Integer.toString(status),
+            bySlot[(int) slot].codes.add(new Code(status, classes,
                 zone.getVolatile(off + CODE_REQUESTS_OFFSET),
                 zone.getVolatile(off + CODE_BYTES_IN_OFFSET),
                 zone.getVolatile(off + CODE_BYTES_OUT_OFFSET)));

@@ -2,6 +2,7 @@ package ch.ipng.stats.bench;
 
 import ch.ipng.stats.aggregate.Aggregator;
 import ch.ipng.stats.format.BuildInfo;
+import ch.ipng.stats.format.ByteSink;
 import ch.ipng.stats.format.Scrape;
 import ch.ipng.stats.testing.TestZones;
 import ch.ipng.stats.zone.SharedZone;
@@ -27,8 +28,8 @@ import org.openjdk.jmh.annotations.State;
  * <li>{@link #flushAllKeys}: one flush of deltas on all 12,000 keys (and 200
  *     series histograms) into the zone;</li>
  * <li>{@link #renderPrometheus}, {@link #renderOpenMetrics}, {@link #renderJson}:
- *     one scrape's rendering of all 12,000 keys (snapshot read included),
- *     exactly what {@code NativeBridge.scrape} does after its flush.</li>
+ *     one scrape's rendering of all 12,000 keys (snapshot read included)
+ *     into a reused buffer, exactly what the render thread does.</li>
  * </ul>
  * Run with {@code bench/jmh.sh} (see README, "Performance").
  */
@@ -70,7 +71,7 @@ public class CoreBenchmark {
     }
 
     /** A zone holding all 12,000 keys with counts and rates. */
-    static SharedZone fullZone() {
+    public static SharedZone fullZone() {
         SharedZone zone = TestZones.zone(ZONE_BYTES);
         Aggregator a = new Aggregator(zone, intern(zone), 0, 1024, 16384);
         ByteBuffer records = TestZones.records(KEYS);
@@ -133,8 +134,10 @@ public class CoreBenchmark {
         }
     }
 
-    @State(Scope.Benchmark)
+    @State(Scope.Thread)
     public static class RenderState {
+        /* reused like the render thread's buffer in NativeBridge */
+        final ByteSink out = new ByteSink(1 << 16);
         SharedZone zone;
         BuildInfo build;
         final byte[] json = "application/json".getBytes();
@@ -161,19 +164,22 @@ public class CoreBenchmark {
 
     @Benchmark
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
-    public byte[] renderPrometheus(RenderState s) throws Exception {
-        return Scrape.render(s.zone, s.build, null, null);
+    public ByteSink renderPrometheus(RenderState s) throws Exception {
+        Scrape.render(s.out, s.zone, s.build, null, null);
+        return s.out;
     }
 
     @Benchmark
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
-    public byte[] renderOpenMetrics(RenderState s) throws Exception {
-        return Scrape.render(s.zone, s.build, null, s.openMetrics);
+    public ByteSink renderOpenMetrics(RenderState s) throws Exception {
+        Scrape.render(s.out, s.zone, s.build, null, s.openMetrics);
+        return s.out;
     }
 
     @Benchmark
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
-    public byte[] renderJson(RenderState s) throws Exception {
-        return Scrape.render(s.zone, s.build, null, s.json);
+    public ByteSink renderJson(RenderState s) throws Exception {
+        Scrape.render(s.out, s.zone, s.build, null, s.json);
+        return s.out;
     }
 }

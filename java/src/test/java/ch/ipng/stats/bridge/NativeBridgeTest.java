@@ -41,6 +41,8 @@ class NativeBridgeTest {
         assertEquals(byte[].class, c.getMethod("scrape", int.class, byte[].class, byte[].class).getReturnType());
         assertEquals(int.class, c.getMethod("scrapeBegin", int.class, byte[].class, byte[].class).getReturnType());
         assertEquals(byte[].class, c.getMethod("scrapeEnd", int.class).getReturnType());
+        assertEquals(int.class, c.getDeclaredField("renderedLength").getType(), "C reads the answer's length");
+        assertTrue(Modifier.isStatic(c.getDeclaredField("renderedLength").getModifiers()));
         assertEquals(int.class, c.getMethod("exit", int.class).getReturnType());
         assertEquals(String.class, c.getMethod("lastError").getReturnType());
         for (Method m : c.getDeclaredMethods()) {
@@ -122,10 +124,21 @@ class NativeBridgeTest {
             assertTrue(t > 0, NativeBridge.lastError());
             assertEquals(t, finished.poll(30, java.util.concurrent.TimeUnit.SECONDS));
             assertEquals("ipng-render", thread.get());
-            String out = text(NativeBridge.scrapeEnd(t));
+            byte[] buffer = NativeBridge.scrapeEnd(t);
+            String out = new String(buffer, 0, NativeBridge.renderedLength, StandardCharsets.UTF_8);
             assertTrue(out.startsWith("application/json\n"), out);
             assertTrue(out.contains("\"404\":{\"requests\":1,"), out);
+            assertTrue(out.endsWith("}"), out);
             assertNull(NativeBridge.scrapeEnd(t), "an answer is collected once");
+
+            // the next, shorter answer goes into the same buffer; the length says where it ends
+            int t2 = NativeBridge.scrapeBegin(0, "source_tag=none".getBytes(), "application/json".getBytes());
+            assertEquals(t2, finished.poll(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertSame(buffer, NativeBridge.scrapeEnd(t2));
+            String shorter = new String(buffer, 0, NativeBridge.renderedLength, StandardCharsets.UTF_8);
+            assertTrue(shorter.startsWith("application/json\n{\"schema\":1,\"by_source\":{},\"meta\":"), shorter);
+            assertTrue(shorter.endsWith("}"), shorter);
+            assertTrue(shorter.length() < out.length());
         } finally {
             NativeBridge.done = t -> { };
         }

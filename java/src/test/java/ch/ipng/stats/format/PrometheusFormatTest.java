@@ -7,7 +7,6 @@ import ch.ipng.stats.aggregate.Aggregator;
 import ch.ipng.stats.testing.TestZones;
 import ch.ipng.stats.zone.SharedZone;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -42,9 +41,9 @@ class PrometheusFormatTest {
     }
 
     static String render(SharedZone z, ScrapeFilter f, boolean openMetrics) throws IOException {
-        StringWriter w = new StringWriter();
-        PrometheusFormat.write(w, ZoneSnapshot.read(z, f), BUILD, openMetrics);
-        return w.toString();
+        ByteSink out = new ByteSink(16);
+        PrometheusFormat.write(out, ZoneSnapshot.read(z, f), BUILD, openMetrics);
+        return out.toString();
     }
 
     private static final String SCRAPE_HISTOGRAM =

@@ -41,16 +41,4 @@ class ScrapeTest {
         }
         assertEquals(Scrape.FORMAT_TEXT, Scrape.negotiate(all));
     }
-
-    @Test
-    void utf8WriterEncodesLikeString() {
-        String s = "direct \u00e9 \u20ac \ud83d\ude00 ok";
-        Utf8Writer w = new Utf8Writer(1);
-        w.write(s, 0, s.length());
-        w.append('!');
-        assertArrayEquals((s + "!").getBytes(StandardCharsets.UTF_8), w.toByteArray());
-        Utf8Writer lone = new Utf8Writer(4);
-        lone.write("a\ud83db\ude00", 0, 4);
-        assertArrayEquals("a\ud83db\ude00".getBytes(StandardCharsets.UTF_8), lone.toByteArray());
-    }
 }

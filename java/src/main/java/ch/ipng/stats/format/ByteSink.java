@@ -1,0 +1,165 @@
+package ch.ipng.stats.format;
+
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * A growable byte buffer that one scrape after another renders into: the
+ * render thread keeps one and {@link #reset}s it, so a 3 MB answer costs no
+ * new 3 MB array (and no old-generation growth) per scrape. Also the
+ * {@link OutputStream} the JSON generator writes to. Not thread-safe: one
+ * scrape at a time. Numbers are written without allocating except for
+ * doubles that are not integers (see {@link #writeGoDouble}).
+ */
+public final class ByteSink extends OutputStream {
+
+    /** An array grown past this is dropped after the scrape rather than kept. */
+    static final int KEEP_LIMIT = 16 << 20;
+
+    private static final double TEN_MILLION = 1e7;
+    private static final long TWO_POW_53 = 1L << 53;
+
+    private byte[] buf;
+    private int size;
+
+    public ByteSink(int initialCapacity) {
+        buf = new byte[Math.max(16, initialCapacity)];
+    }
+
+    /** Empties the buffer; drops an array larger than {@link #KEEP_LIMIT}. */
+    public void reset() {
+        size = 0;
+        if (buf.length > KEEP_LIMIT) {
+            buf = new byte[1 << 16];
+        }
+    }
+
+    /** The backing array: bytes [0, {@link #size()}) are the content. */
+    public byte[] array() {
+        return buf;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    public byte[] toByteArray() {
+        return Arrays.copyOf(buf, size);
+    }
+
+    @Override
+    public String toString() {
+        return new String(buf, 0, size, StandardCharsets.UTF_8);
+    }
+
+    private void ensure(int extra) {
+        if (extra > buf.length - size) {
+            buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + extra));
+        }
+    }
+
+    @Override
+    public void write(int b) {
+        ensure(1);
+        buf[size++] = (byte) b;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+        ensure(len);
+        System.arraycopy(b, off, buf, size, len);
+        size += len;
+    }
+
+    public void write(byte[] b) {
+        write(b, 0, b.length);
+    }
+
+    /** Appends the characters of an ASCII string, one byte each. */
+    public void writeAscii(String s) {
+        int n = s.length();
+        ensure(n);
+        for (int i = 0; i < n; i++) {
+            buf[size++] = (byte) s.charAt(i);
+        }
+    }
+
+    /** Appends a non-negative long in decimal. */
+    public void writeDecimal(long v) {
+        if (v < 0) {
+            writeAscii(Long.toString(v));
+            return;
+        }
+        int digits = 1;
+        for (long t = v; t >= 10; t /= 10) {
+            digits++;
+        }
+        ensure(digits);
+        int end = size + digits;
+        for (int i = end - 1; i >= size; i--) {
+            buf[i] = (byte) ('0' + v % 10);
+            v /= 10;
+        }
+        size = end;
+    }
+
+    /**
+     * Appends {@code v} as Go would print a float64 for Prometheus and as
+     * simpleclient_common's {@code Collector.doubleToGoString} does:
+     * {@code +Inf}, {@code -Inf}, {@code NaN}, else {@link Double#toString}.
+     */
+    public void writeGoDouble(double v) {
+        if (v == Double.POSITIVE_INFINITY) {
+            writeAscii("+Inf");
+        } else if (v == Double.NEGATIVE_INFINITY) {
+            writeAscii("-Inf");
+        } else {
+            writeAscii(Double.toString(v));
+        }
+    }
+
+    /**
+     * Appends a count exactly as {@link #writeGoDouble} would print
+     * {@code (double) v}, without allocating for 0 <= v < 2^53 (every count a
+     * zone holds in practice): below 10^7 {@code "123.0"}, above it the
+     * digits without trailing zeros in {@code "1.2345E7"} form. Those are the
+     * exact digits because every such integer is a double.
+     */
+    public void writeCount(long v) {
+        if (v < 0 || v >= TWO_POW_53) {
+            writeGoDouble((double) v);
+            return;
+        }
+        if (v < TEN_MILLION) {
+            writeDecimal(v);
+            ensure(2);
+            buf[size++] = '.';
+            buf[size++] = '0';
+            return;
+        }
+        int exponent = 0;
+        long mantissa = v;
+        for (long t = v; t >= 10; t /= 10) {
+            exponent++;
+        }
+        while (mantissa % 10 == 0) {
+            mantissa /= 10;
+        }
+        int start = size;
+        writeDecimal(mantissa);
+        int digits = size - start;
+        // d.ddd: shift the fraction one place right to make room for the point
+        ensure(3 + 2);
+        if (digits == 1) {
+            buf[size++] = '.';
+            buf[size++] = '0';
+        } else {
+            System.arraycopy(buf, start + 1, buf, start + 2, digits - 1);
+            buf[start + 1] = '.';
+            size++;
+        }
+        buf[size++] = 'E';
+        writeDecimal(exponent);
+    }
+}

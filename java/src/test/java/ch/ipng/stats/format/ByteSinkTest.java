@@ -1,0 +1,75 @@
+package ch.ipng.stats.format;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.charset.StandardCharsets;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class ByteSinkTest {
+
+    private static String count(long v) {
+        ByteSink s = new ByteSink(1);
+        s.writeCount(v);
+        return s.toString();
+    }
+
+    private static void assertLikeDoubleToString(long v) {
+        assertEquals(Double.toString((double) v), count(v), "count " + v);
+    }
+
+    @Test
+    void countsPrintAsTheJdkPrintsTheDouble() {
+        for (long v = 0; v < 20_000; v++) {
+            assertLikeDoubleToString(v);
+        }
+        for (long p = 10; p > 0 && p < Long.MAX_VALUE / 10; p *= 10) {
+            for (long d = -1_000; d <= 1_000; d++) {
+                assertLikeDoubleToString(p + d);
+                assertLikeDoubleToString(p * 7 + d);
+            }
+        }
+        for (long d = -5_000; d <= 5_000; d++) {
+            assertLikeDoubleToString((1L << 53) + d);
+        }
+        SplittableRandom random = new SplittableRandom(42);
+        for (int i = 0; i < 500_000; i++) {
+            assertLikeDoubleToString(random.nextLong() >>> random.nextInt(64));
+        }
+        assertLikeDoubleToString(Long.MAX_VALUE);
+        assertLikeDoubleToString(-1);
+        assertLikeDoubleToString(Long.MIN_VALUE);
+    }
+
+    @Test
+    void goDoublesLikeSimpleclient() {
+        for (double d : new double[] {0.0, -0.0, 0.004, 1e-5, 2.5e-4, 0.078, 39.8, 1e300,
+                Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}) {
+            ByteSink s = new ByteSink(1);
+            s.writeGoDouble(d);
+            assertEquals(io.prometheus.client.Collector.doubleToGoString(d), s.toString());
+        }
+    }
+
+    @Test
+    void growsAndResets() {
+        ByteSink s = new ByteSink(1);
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < 10_000; i++) {
+            s.writeAscii("line ");
+            s.writeDecimal(i);
+            s.write('\n');
+            expected.append("line ").append(i).append('\n');
+        }
+        assertEquals(expected.toString(), s.toString());
+        byte[] kept = s.array();
+        s.reset();
+        assertEquals(0, s.size());
+        assertSame(kept, s.array(), "a buffer below the limit is reused");
+        s.write(new byte[ByteSink.KEEP_LIMIT + 1]);
+        s.reset();
+        assertTrue(s.array().length < ByteSink.KEEP_LIMIT, "a buffer above the limit is dropped");
+        s.write("é".getBytes(StandardCharsets.UTF_8));
+        assertArrayEquals("é".getBytes(StandardCharsets.UTF_8), s.toByteArray());
+    }
+}
