@@ -54,13 +54,13 @@ static ngx_int_t ngx_http_ipng_stats_java_failed(ngx_log_t *log,
 static void ngx_http_ipng_stats_report(ngx_log_t *log, const char *what);
 static ngx_uint_t ngx_http_ipng_stats_alert_due(void);
 static void ngx_http_ipng_stats_flush_handler(ngx_event_t *ev);
-static size_t ngx_http_ipng_stats_rss_kb(void);
 
 
 static ngx_http_ipng_stats_jvm_t  ngx_http_ipng_stats_jvm;
 
 static JNINativeMethod  ngx_http_ipng_stats_natives[] = {
-    { "notifyDone", "(I)V", (void *) ngx_http_ipng_stats_scrape_notify }
+    { "notifyDone", "(I)V", (void *) ngx_http_ipng_stats_scrape_notify },
+    { "trimNativeHeap", "()V", (void *) ngx_http_ipng_stats_trim_native_heap }
 };
 
 
@@ -148,6 +148,8 @@ ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
                                     "completion event (eventfd)");
         return NGX_ERROR;
     }
+
+    ngx_http_ipng_stats_lower_jvm_threads(cycle->log);
 
     ngx_time_update();
     tp = ngx_timeofday();
@@ -379,7 +381,10 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
         (*env)->SetObjectArrayElement(env, tags, i, s);
     }
 
-    /* the render thread's completion call: it only writes to an eventfd */
+    /*
+     * the render thread's calls: its completion, which only writes to an
+     * eventfd, and the periodic malloc_trim
+     */
 
     if ((*env)->RegisterNatives(env, j->bridge, ngx_http_ipng_stats_natives,
                                 sizeof(ngx_http_ipng_stats_natives)
@@ -390,7 +395,8 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
         ngx_http_ipng_stats_disable(cycle->log,
                            "\"%V\" does not match this module: "
                            NGX_HTTP_IPNG_STATS_BRIDGE " has no native "
-                           "notifyDone(int)", &smcf->classpath);
+                           "notifyDone(int) or trimNativeHeap()",
+                           &smcf->classpath);
         goto done;
     }
 
@@ -740,32 +746,5 @@ ngx_http_ipng_stats_flush_handler(ngx_event_t *ev)
     if (!ngx_exiting) {
         ngx_add_timer(ev, smcf->flush_interval);
     }
-}
-
-
-static size_t
-ngx_http_ipng_stats_rss_kb(void)
-{
-    FILE    *f;
-    char     line[128];
-    size_t   kb;
-
-    kb = 0;
-
-    f = fopen("/proc/self/status", "r");
-    if (f == NULL) {
-        return 0;
-    }
-
-    while (fgets(line, sizeof(line), f)) {
-        if (ngx_strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtoul(line + 6, NULL, 10);
-            break;
-        }
-    }
-
-    fclose(f);
-
-    return kb;
 }
 

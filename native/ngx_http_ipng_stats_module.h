@@ -214,6 +214,11 @@ void ngx_http_ipng_stats_scrape_exit_process(void);
 void JNICALL ngx_http_ipng_stats_scrape_notify(JNIEnv *env, jclass cls,
     jint ticket);
 
+/* the JVM's footing in the worker process: ngx_http_ipng_stats_os.c */
+size_t ngx_http_ipng_stats_rss_kb(void);
+void ngx_http_ipng_stats_lower_jvm_threads(ngx_log_t *log);
+void JNICALL ngx_http_ipng_stats_trim_native_heap(JNIEnv *env, jclass cls);
+
 /* listen parameters: ngx_http_ipng_stats_listen.c */
 ngx_int_t ngx_http_ipng_stats_listen_wrap(ngx_conf_t *cf);
 void ngx_http_ipng_stats_listen_unwrap(void);

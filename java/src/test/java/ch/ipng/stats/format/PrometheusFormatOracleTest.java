@@ -98,6 +98,13 @@ class PrometheusFormatOracleTest {
     }
 
     @Test
+    void contentTypesAreTextFormats() {
+        assertEquals(io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_004, Scrape.CONTENT_TYPE_004);
+        assertEquals(io.prometheus.client.exporter.common.TextFormat.CONTENT_TYPE_OPENMETRICS_100,
+            Scrape.CONTENT_TYPE_OPENMETRICS);
+    }
+
+    @Test
     void twelveThousandKeys() throws IOException {
         assertSameAsSimpleclient(CoreBenchmark.fullZone(), ScrapeFilter.NONE);
     }

@@ -165,6 +165,42 @@ class ReliabilityTest {
         assertTrue(n.errorLog().contains("exited on signal 9"), n.errorLogTail(20));
     }
 
+    /** Nice value and name of every thread of a process, from /proc/PID/task/TID/stat. */
+    private static java.util.Map<String, Integer> threadNice(long pid) throws Exception {
+        java.util.Map<String, Integer> nice = new java.util.TreeMap<>();
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                String stat = Files.readString(t.resolve("stat"));
+                String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                // fields from 3 (state) on: nice is field 19
+                nice.put(t.getFileName().toString().equals(Long.toString(pid)) ? "<event loop>" : name,
+                    Integer.parseInt(f[19 - 3]));
+            }
+        }
+        return nice;
+    }
+
+    @Test
+    void theJvmsBackgroundThreadsYieldToTheEventLoop() throws Exception {
+        NginxInstance n = nginx(true);
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (n.errorLog().split("JVM started in", -1).length - 1 < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        for (long pid : n.workerPids()) {
+            java.util.Map<String, Integer> nice = threadNice(pid);
+            int loop = nice.get("<event loop>");
+            int background = Math.min(19, loop + 10);
+            assertEquals(loop, nice.get("VM Thread"), "the collector keeps the worker's priority: " + nice);
+            assertEquals(background, nice.get("ipng-render"), nice.toString());
+            assertEquals(background, nice.get("C2 CompilerThre"), nice.toString());
+            assertEquals(background, nice.get("C1 CompilerThre"), nice.toString());
+        }
+        Traffic.get(List.of("http://127.0.0.1:" + n.port() + "/"));
+        assertEquals(1, counted(n), "and the worker counts");
+    }
+
     @Test
     void quitAndStopArePromptAndReopenWorks() throws Exception {
         NginxInstance n = nginx(true);
