@@ -15,12 +15,15 @@
 # Options (or the environment variable in brackets):
 #   --rounds N      [ROUNDS=5]     alternated a-b-c rounds per mode
 #   --duration S    [DURATION=10]  seconds of each timed wrk run
-#   --warmup S      [WARMUP=3]     seconds of wrk before each timed run (JIT, caches)
+#   --warmup S      [WARMUP=10]    seconds of wrk before each timed run (JIT, caches)
 #   --connections C [CONNS=50]     wrk connections (keep-alive), one wrk thread
 #   --workers W     [WORKERS=1]    nginx worker_processes, the same for a, b and c
 #   --nginx-cpus L  [NGINX_CPUS=0] taskset list for nginx (master and workers)
 #   --wrk-cpus L    [WRK_CPUS=1]   taskset list for wrk and the scraper
 #   --mode M        [MODE=both]    1key | 12k | both
+#   --scrape PATH   [SCRAPE=/status] what the scraper GETs every second, e.g.
+#                                  '/status?vip=192.0.2.1' (the whole zone read, a
+#                                  tiny answer) or /none (a 404: no scrape at all)
 #   --keep                         keep the temporary prefix (logs, configs, wrk outputs)
 # Paths: NGINX=/usr/sbin/nginx, MODULE=target/dist/ngx_http_ipng_stats_module.so,
 # JAR=target/dist/ipng-stats.jar (copied into the prefix, so a rebuild during the
@@ -36,12 +39,13 @@ helper="$here/ab_helper.py"
 
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-3}
+WARMUP=${WARMUP:-10}
 CONNS=${CONNS:-50}
 WORKERS=${WORKERS:-1}
 NGINX_CPUS=${NGINX_CPUS:-0}
 WRK_CPUS=${WRK_CPUS:-1}
 MODE=${MODE:-both}
+SCRAPE=${SCRAPE:-/status}
 NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=${MODULE:-$root/target/dist/ngx_http_ipng_stats_module.so}
 JAR=${JAR:-$root/target/dist/ipng-stats.jar}
@@ -59,6 +63,7 @@ while [ $# -gt 0 ]; do
         --nginx-cpus) NGINX_CPUS=$2; shift ;;
         --wrk-cpus) WRK_CPUS=$2; shift ;;
         --mode) MODE=$2; shift ;;
+        --scrape) SCRAPE=$2; shift ;;
         --keep) KEEP=1 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "ab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -159,7 +164,7 @@ run() {
         taskset -c "$WRK_CPUS" python3 "$helper" populate $kp1 $kp2 $kp3 $kp4 > "$p/populate.txt"
     fi
 
-    taskset -c "$WRK_CPUS" python3 "$helper" scraper "http://127.0.0.1:$port/status" "$p/scrape.txt" &
+    taskset -c "$WRK_CPUS" python3 "$helper" scraper "http://127.0.0.1:$port$SCRAPE" "$p/scrape.txt" &
     scraper_pid=$!
     if [ "$WARMUP" != 0 ]; then
         taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$port/index.html" > "$p/warmup.txt"
@@ -200,7 +205,7 @@ echo "host: $(nproc) cpus ($cpu), $(uname -sr), load average at start: $(cut -d'
 echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes $WORKERS on cpus $NGINX_CPUS;" \
      "wrk -t1 -c$CONNS --latency on cpus $WRK_CPUS, keep-alive, GET of a 612-byte static file"
 echo "runs: $ROUNDS alternated rounds (a b c) x ${DURATION} s per mode, ${WARMUP} s wrk warm-up before each;" \
-     "every run is a fresh nginx; scrape: GET /status every 1 s in all three (stub_status in a, b)"
+     "every run is a fresh nginx; scrape: GET $SCRAPE every 1 s in all three (/status is stub_status in a, b)"
 [ "$SMOKE" = 1 ] && echo "SMOKE MODE: figures meaningless, targets not checked"
 echo
 
