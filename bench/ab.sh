@@ -8,9 +8,9 @@
 # different cores, runs alternated a b c a b c ... and repeated; then the same
 # again with 12,000 (source, VIP, code) keys active. See bench/README.md.
 #
-#   bench/ab.sh                      # the README figures: 5 rounds x 10 s, both modes
-#   bench/ab.sh --smoke              # a few seconds, no targets: does the script work?
-#   bench/ab.sh --rounds 3 --duration 5 --mode 1key
+#   bench/ab.sh --rounds 3 --duration 8   # the README figures, both modes (~7 min)
+#   bench/ab.sh --smoke                   # a few seconds, no targets: does the script work?
+#   bench/ab.sh --mode 12k --scrape /none # the same without the scrape's cost
 #
 # Options (or the environment variable in brackets):
 #   --rounds N      [ROUNDS=5]     alternated a-b-c rounds per mode
