@@ -21,6 +21,8 @@
 #   --nginx-cpus L  [NGINX_CPUS=0] taskset list for nginx (master and workers)
 #   --wrk-cpus L    [WRK_CPUS=1]   taskset list for wrk and the scraper
 #   --mode M        [MODE=both]    1key | 12k | both
+#   --with-lua      [PEER=lua]     add (d): stock nginx counting per request in a
+#                                  lua_shared_dict (apt-get install libnginx-mod-http-lua)
 #   --scrape PATH   [SCRAPE=/status] what the scraper GETs every second, e.g.
 #                                  '/status?vip=192.0.2.1' (the whole zone read, a
 #                                  tiny answer) or /none (a 404: no scrape at all)
@@ -46,6 +48,7 @@ NGINX_CPUS=${NGINX_CPUS:-0}
 WRK_CPUS=${WRK_CPUS:-1}
 MODE=${MODE:-both}
 SCRAPE=${SCRAPE:-/status}
+PEER=${PEER:-}
 NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=${MODULE:-$root/target/dist/ngx_http_ipng_stats_module.so}
 JAR=${JAR:-$root/target/dist/ipng-stats.jar}
@@ -64,6 +67,7 @@ while [ $# -gt 0 ]; do
         --wrk-cpus) WRK_CPUS=$2; shift ;;
         --mode) MODE=$2; shift ;;
         --scrape) SCRAPE=$2; shift ;;
+        --with-lua) PEER=lua ;;
         --keep) KEEP=1 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "ab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -209,9 +213,18 @@ echo "runs: $ROUNDS alternated rounds (a b c) x ${DURATION} s per mode, ${WARMUP
 [ "$SMOKE" = 1 ] && echo "SMOKE MODE: figures meaningless, targets not checked"
 echo
 
+variants="a b c"
+if [ "$PEER" = lua ]; then
+    for f in /usr/lib/nginx/modules/ndk_http_module.so /usr/lib/nginx/modules/ngx_http_lua_module.so; do
+        [ -e "$f" ] || { echo "ab.sh: --with-lua needs $f (apt-get install libnginx-mod-http-lua)" >&2; exit 1; }
+    done
+    variants="a b c d"
+    echo "(d): stock nginx + lua_shared_dict counters per (VIP, port, status) in log_by_lua, its /status walks the dictionary"
+fi
+
 for mode in $modes; do
     for r in $(seq "$ROUNDS"); do
-        for v in a b c; do
+        for v in $variants; do
             run "$mode" "$v" "$r"
         done
     done

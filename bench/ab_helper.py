@@ -46,14 +46,41 @@ def free_ports(n):
     return ports
 
 
+# (d): the peer an operator would otherwise pick, counting in a lua_shared_dict
+# per request the way nginx-lua-prometheus does (every incr takes the shared
+# dictionary's lock); the same key as (c), (VIP, port, status), with bytes in
+# and out; its /status walks the dictionary.
+LUA_MODULES = ["/usr/lib/nginx/modules/ndk_http_module.so",
+               "/usr/lib/nginx/modules/ngx_http_lua_module.so"]
+LUA_LOG = """    lua_shared_dict ipng_lua 32m;
+    log_by_lua_block {
+        local d = ngx.shared.ipng_lua
+        local k = ngx.var.server_addr .. " " .. ngx.var.server_port .. " " .. ngx.status
+        d:incr(k, 1, 0)
+        d:incr(k .. " in", tonumber(ngx.var.request_length) or 0, 0)
+        d:incr(k .. " out", tonumber(ngx.var.bytes_sent) or 0, 0)
+    }"""
+LUA_STATUS = """content_by_lua_block {
+            local d = ngx.shared.ipng_lua
+            local out = {}
+            for _, k in ipairs(d:get_keys(0)) do
+                out[#out + 1] = k .. " " .. tostring(d:get(k))
+            end
+            ngx.say(table.concat(out, "\\n"))
+        }"""
+
+
 def conf(variant, keys, prefix, module, jar, workers, port, kports):
-    """variant: a = stock, b = stock + access_log buffer=64k, c = ipng_stats.
+    """variant: a = stock, b = stock + access_log buffer=64k, c = ipng_stats,
+    d = stock + lua_shared_dict counters (LUA_LOG).
     keys: 1 adds 4 x 50 listeners (127.0.1.1-50, one port per source tag)
-    and 60 `location = /sNNN { return NNN; }`; identical for a, b and c
+    and 60 `location = /sNNN { return NNN; }`; identical for all variants
     except the source tag parameter, which only (c) understands."""
     o = []
     if variant == "c":
         o.append("load_module %s;" % module)
+    if variant == "d":
+        o += ["load_module %s;" % m for m in LUA_MODULES]
     if workers == 0:                    # single process (callgrind): no master, no fork
         o += ["master_process off;", "daemon off;"]
     o += ["worker_processes %d;" % max(workers, 1),
@@ -71,6 +98,8 @@ def conf(variant, keys, prefix, module, jar, workers, port, kports):
     if variant == "c":
         o += ["    ipng_stats_zone ipng:4m;",
               "    ipng_stats_classpath %s;" % jar]
+    if variant == "d":
+        o.append(LUA_LOG)
     o += ["    server {",
           "        listen 127.0.0.1:%d;" % port]
     if keys:
@@ -79,8 +108,8 @@ def conf(variant, keys, prefix, module, jar, workers, port, kports):
             for v in range(VIPS):
                 o.append("        listen %s:%d%s;" % (vip(v), kp, tag))
     o += ["        root %s/html;" % prefix,
-          "        location = /status { %s; }"
-          % ("ipng_stats" if variant == "c" else "stub_status")]
+          "        location = /status { %s }"
+          % ("ipng_stats;" if variant == "c" else LUA_STATUS if variant == "d" else "stub_status;")]
     if keys:
         for c in CODES:
             o.append('        location = /s%d { return %d "x\\n"; }' % (c, c))
@@ -176,7 +205,7 @@ def keys(url):
 # ---------------------------------------------------------------- summary
 
 NAMES = {"a": "(a) stock nginx", "b": "(b) stock + access_log 64k",
-         "c": "(c) ipng_stats + scrape/1s"}
+         "c": "(c) ipng_stats + scrape/1s", "d": "(d) lua dict + scrape/1s"}
 
 
 def med(xs):
@@ -213,8 +242,10 @@ def summary(path, smoke):
         out.append("%-28s %10s  %-26s %8s  %-26s %7s" % ("variant", "req/s", "spread min..max (range/med)",
                                                          "p99 ms", "spread min..max (range/med)", "p50 ms"))
         by = {}
-        for v in "abc":
+        for v in "abcd":
             vr = [r for r in rs if r[1] == v]
+            if not vr:
+                continue
             by[v] = {int(r[2]): r for r in vr}
             rps = [float(r[3]) for r in vr]
             p99 = [float(r[5]) for r in vr]
@@ -236,7 +267,11 @@ def summary(path, smoke):
         for (x, y, col, what, tgt, hib) in (("c", "a", 3, "req/s", 0.98, True),
                                               ("c", "b", 3, "req/s", 1.00, True),
                                               ("c", "a", 5, "p99  ", None, False),
-                                              ("c", "b", 5, "p99  ", 1.00, False)):
+                                              ("c", "b", 5, "p99  ", 1.00, False),
+                                              ("c", "d", 3, "req/s", None, True),
+                                              ("c", "d", 5, "p99  ", None, False)):
+            if y not in by or not by[y]:
+                continue
             r, pm, pair = ratio(x, y, col)
             line = "  %s (%s)/(%s) = %.3f   per round %.3f [%.3f..%.3f]" % (
                 what, x, y, r, pm, min(pair) if pair else 0, max(pair) if pair else 0)
@@ -262,6 +297,10 @@ def summary(path, smoke):
         if ra and rc:
             out.append("  worker RSS after the run: (a) %.1f MB, (c) %.1f MB, added by the module %+.1f MB (medians)"
                        % (med(ra) / 1024, med(rc) / 1024, (med(rc) - med(ra)) / 1024))
+        rd = [int(r[7]) for r in rs if r[1] == "d"]
+        if ra and rd:
+            out.append("  worker RSS after the run: (d) %.1f MB, %+.1f MB over (a) (medians)"
+                       % (med(rd) / 1024, (med(rd) - med(ra)) / 1024))
         out.append("")
     return out, verdicts
 
