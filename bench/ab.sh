@@ -203,24 +203,26 @@ run() {
         "$(awk '/Requests\/sec/ {print $2 " req/s"}' "$p/wrk.txt"), p99 $(awk '$1 == "99%" {print $2}' "$p/wrk.txt")" >&2
 }
 
-cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-echo "ipng_stats whole-module A/B — $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "host: $(nproc) cpus ($cpu), $(uname -sr), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes $WORKERS on cpus $NGINX_CPUS;" \
-     "wrk -t1 -c$CONNS --latency on cpus $WRK_CPUS, keep-alive, GET of a 612-byte static file"
-echo "runs: $ROUNDS alternated rounds (a b c) x ${DURATION} s per mode, ${WARMUP} s wrk warm-up before each;" \
-     "every run is a fresh nginx; scrape: GET $SCRAPE every 1 s in all three (/status is stub_status in a, b)"
-[ "$SMOKE" = 1 ] && echo "SMOKE MODE: figures meaningless, targets not checked"
-echo
-
 variants="a b c"
 if [ "$PEER" = lua ]; then
     for f in /usr/lib/nginx/modules/ndk_http_module.so /usr/lib/nginx/modules/ngx_http_lua_module.so; do
         [ -e "$f" ] || { echo "ab.sh: --with-lua needs $f (apt-get install libnginx-mod-http-lua)" >&2; exit 1; }
     done
     variants="a b c d"
+fi
+
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+echo "ipng_stats whole-module A/B — $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "host: $(nproc) cpus ($cpu), $(uname -sr), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes $WORKERS on cpus $NGINX_CPUS;" \
+     "wrk -t1 -c$CONNS --latency on cpus $WRK_CPUS, keep-alive, GET of a 612-byte static file"
+echo "runs: $ROUNDS alternated rounds ($variants) x ${DURATION} s per mode, ${WARMUP} s wrk warm-up before each;" \
+     "every run is a fresh nginx; scrape: GET $SCRAPE every 1 s in every variant (/status is stub_status in a, b)"
+if [ "$PEER" = lua ]; then
     echo "(d): stock nginx + lua_shared_dict counters per (VIP, port, status) in log_by_lua, its /status walks the dictionary"
 fi
+[ "$SMOKE" = 1 ] && echo "SMOKE MODE: figures meaningless, targets not checked"
+echo
 
 for mode in $modes; do
     for r in $(seq "$ROUNDS"); do
