@@ -29,7 +29,9 @@ public final class PrometheusFormat {
     private static final byte[] SUM = ascii("_sum");
     private static final byte[] TOTAL = ascii("_total");
     private static final byte[] NONE = new byte[0];
-    private static final byte[] CODE = ascii("code");
+    private static final byte[] CODE_START = ascii(",code=\"");
+    private static final byte[] CODE_END_004 = ascii("\",} ");
+    private static final byte[] CODE_END_OPENMETRICS = ascii("\"} ");
     private static final byte[] LE = ascii("le");
     private static final byte[] INF = ascii("+Inf");
     private static final byte[] EOF = ascii("# EOF\n");
@@ -162,15 +164,35 @@ public final class PrometheusFormat {
         }
     }
 
-    /** requests (0), bytes in (1) or bytes out (2) of every (series, code). */
+    /**
+     * requests (0), bytes in (1) or bytes out (2) of every (series, code):
+     * the hot loop of a large scrape, so each series' line start
+     * {@code name_total{labels,code="} is made once and each line is three
+     * copies and a number (what {@link #open} writes, in fewer pieces).
+     */
     private void codes(Family f, ZoneSnapshot z, byte[][] labels, int which) {
         header(f);
+        byte[] close = openMetrics ? CODE_END_OPENMETRICS : CODE_END_004;
         for (int i = 0; i < labels.length; i++) {
+            byte[] start = lineStart(f, labels[i]);
             for (ZoneSnapshot.Code c : z.series.get(i).codes) {
-                open(f, f.suffix, labels[i], CODE, c.textBytes());
+                out.write(start);
+                out.write(c.textBytes());
+                out.write(close);
                 value(which == 0 ? c.requests : which == 1 ? c.bytesIn : c.bytesOut);
             }
         }
+    }
+
+    /** {@code name_total{labels,code="}. */
+    private static byte[] lineStart(Family f, byte[] labels) {
+        byte[] start = new byte[f.name.length + f.suffix.length + 1 + labels.length + CODE_START.length];
+        int at = 0;
+        for (byte[] part : new byte[][] {f.name, f.suffix, {'{'}, labels, CODE_START}) {
+            System.arraycopy(part, 0, start, at, part.length);
+            at += part.length;
+        }
+        return start;
     }
 
     private void rates(Family f, ZoneSnapshot z, byte[][] labels, int which) {

@@ -184,7 +184,7 @@ public final class ZoneSnapshot {
         }
         list.sort(SERIES_ORDER);
         for (Series s : list) {
-            s.codes.sort(Comparator.comparingInt(c -> c.status));
+            s.codes.sort(CODE_ORDER);
         }
         series = list;
         bytesUsed = zone.bytesUsed();
@@ -207,6 +207,8 @@ public final class ZoneSnapshot {
     public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter) {
         return new ZoneSnapshot(zone, filter);
     }
+
+    private static final Comparator<Code> CODE_ORDER = (a, b) -> Integer.compare(a.status, b.status);
 
     private static final Comparator<Series> SERIES_ORDER = (a, b) -> {
         int c = a.tag.compareTo(b.tag);
