@@ -747,4 +747,3 @@ ngx_http_ipng_stats_flush_handler(ngx_event_t *ev)
         ngx_add_timer(ev, smcf->flush_interval);
     }
 }
-
