@@ -17,7 +17,7 @@ public final class ByteSink extends OutputStream {
     /** An array grown past this is dropped after the scrape rather than kept. */
     static final int KEEP_LIMIT = 16 << 20;
 
-    private static final double TEN_MILLION = 1e7;
+    private static final long TEN_MILLION = 10_000_000L;
     private static final long TWO_POW_53 = 1L << 53;
 
     private byte[] buf;
@@ -149,8 +149,9 @@ public final class ByteSink extends OutputStream {
         int start = size;
         writeDecimal(mantissa);
         int digits = size - start;
-        // d.ddd: shift the fraction one place right to make room for the point
-        ensure(3 + 2);
+        // d.ddd: shift the fraction one place right to make room for the point;
+        // then at most ".0" (or the shift) and the "E" before the exponent's digits
+        ensure(3);
         if (digits == 1) {
             buf[size++] = '.';
             buf[size++] = '0';

@@ -46,8 +46,9 @@ public final class ZoneSnapshot {
 
         Code(int status, boolean classes, long requests, long bytesIn, long bytesOut) {
             this.status = status;
-            boolean cached = status >= 0 && status < CODE_CACHE;
-            this.text = cached ? (classes ? CLASS_TEXT : CODE_TEXT)[status] : codeText(status, classes);
+            String[] texts = classes ? CLASS_TEXT : CODE_TEXT;
+            boolean cached = status >= 0 && status < texts.length;
+            this.text = cached ? texts[status] : codeText(status, classes);
             this.textBytes = cached ? (classes ? CLASS_BYTES : CODE_BYTES)[status]
                 : text.getBytes(StandardCharsets.US_ASCII);
             this.requests = requests;
@@ -60,24 +61,33 @@ public final class ZoneSnapshot {
         }
     }
 
-    /* code labels of statuses 0..999, made once: 12,000 keys, no string per scrape */
-    private static final int CODE_CACHE = 1000;
-    private static final String[] CODE_TEXT = new String[CODE_CACHE];
-    private static final String[] CLASS_TEXT = new String[CODE_CACHE];
-    private static final byte[][] CODE_BYTES = new byte[CODE_CACHE][];
-    private static final byte[][] CLASS_BYTES = new byte[CODE_CACHE][];
-
-    static {
-        for (int i = 0; i < CODE_CACHE; i++) {
-            CODE_TEXT[i] = codeText(i, false);
-            CLASS_TEXT[i] = codeText(i, true);
-            CODE_BYTES[i] = CODE_TEXT[i].getBytes(StandardCharsets.US_ASCII);
-            CLASS_BYTES[i] = CLASS_TEXT[i].getBytes(StandardCharsets.US_ASCII);
-        }
-    }
+    /*
+     * code labels made once, statuses 0..999 and classes 0..9: 12,000 keys,
+     * no string per scrape
+     */
+    private static final String[] CODE_TEXT = codeTexts(1000, false);
+    private static final String[] CLASS_TEXT = codeTexts(10, true);
+    private static final byte[][] CODE_BYTES = ascii(CODE_TEXT);
+    private static final byte[][] CLASS_BYTES = ascii(CLASS_TEXT);
 
     private static String codeText(int status, boolean classes) {
         return classes ? status + "xx" : Integer.toString(status);
+    }
+
+    private static String[] codeTexts(int n, boolean classes) {
+        String[] texts = new String[n];
+        for (int i = 0; i < n; i++) {
+            texts[i] = codeText(i, classes);
+        }
+        return texts;
+    }
+
+    private static byte[][] ascii(String[] texts) {
+        byte[][] bytes = new byte[texts.length][];
+        for (int i = 0; i < texts.length; i++) {
+            bytes[i] = texts[i].getBytes(StandardCharsets.US_ASCII);
+        }
+        return bytes;
     }
 
     public static final class Series {
