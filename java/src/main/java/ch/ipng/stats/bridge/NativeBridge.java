@@ -2,6 +2,7 @@ package ch.ipng.stats.bridge;
 
 import ch.ipng.stats.aggregate.Aggregator;
 import ch.ipng.stats.format.BuildInfo;
+import ch.ipng.stats.format.Pacer;
 import ch.ipng.stats.format.ByteSink;
 import ch.ipng.stats.format.Scrape;
 import ch.ipng.stats.layout.RecordDescriptor;
@@ -40,8 +41,16 @@ public final class NativeBridge {
      * to an eventfd the event loop watches.
      */
     private static ExecutorService renderer;
-    /* the render thread's output buffer, reused scrape after scrape (C copies it out in scrapeEnd) */
-    private static final ByteSink renderOut = new ByteSink(1 << 16);
+    /*
+     * The render thread's output buffer, reused scrape after scrape (C copies
+     * it out in scrapeEnd). Its pacer makes the render sleep PAUSE after every
+     * SLICE of work, so it never holds the worker's core for a scheduler tick
+     * (see Pacer; README, Performance, has the measurements).
+     */
+    static final long RENDER_SLICE_NANOS = Long.getLong("ipng.render.sliceNanos", 200_000);
+    static final long RENDER_PAUSE_NANOS = Long.getLong("ipng.render.pauseNanos", 50_000);
+    private static final ByteSink renderOut = new ByteSink(1 << 16)
+        .pacer(new Pacer(RENDER_SLICE_NANOS, RENDER_PAUSE_NANOS));
     /* the ticket whose answer renderOut holds (0: none); written after renderedLength */
     private static volatile int renderedTicket;
     /** Length of the answer in the array {@link #scrapeEnd} returns; C reads this field. */

@@ -20,16 +20,32 @@ public final class ByteSink extends OutputStream {
     private static final long TEN_MILLION = 10_000_000L;
     private static final long TWO_POW_53 = 1L << 53;
 
+    /** The render asks its {@link Pacer} whether to pause once per this many bytes written. */
+    static final int PACE_BYTES = 16 << 10;
+
     private byte[] buf;
     private int size;
+    private Pacer pacer = Pacer.NONE;
+    private int paceAt = PACE_BYTES;
 
     public ByteSink(int initialCapacity) {
         buf = new byte[Math.max(16, initialCapacity)];
     }
 
+    /** The pacer {@link #reset} starts and writes consult (default: {@link Pacer#NONE}). */
+    public ByteSink pacer(Pacer p) {
+        pacer = p;
+        return this;
+    }
+
+    public Pacer pacer() {
+        return pacer;
+    }
+
     /** Empties the buffer; drops an array larger than {@link #KEEP_LIMIT}. */
     public void reset() {
         size = 0;
+        paceAt = PACE_BYTES;
         if (buf.length > KEEP_LIMIT) {
             buf = new byte[1 << 16];
         }
@@ -54,6 +70,10 @@ public final class ByteSink extends OutputStream {
     }
 
     private void ensure(int extra) {
+        if (size >= paceAt) {
+            paceAt = size + PACE_BYTES;
+            pacer.check();
+        }
         if (extra > buf.length - size) {
             buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + extra));
         }

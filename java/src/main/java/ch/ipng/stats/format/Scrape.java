@@ -99,7 +99,8 @@ public final class Scrape {
     public static void render(ByteSink out, SharedZone zone, BuildInfo build, byte[] query, byte[] accept)
             throws IOException {
         int format = negotiate(accept);
-        ZoneSnapshot snapshot = ZoneSnapshot.read(zone, ScrapeFilter.parse(query));
+        out.pacer().begin();
+        ZoneSnapshot snapshot = ZoneSnapshot.read(zone, ScrapeFilter.parse(query), out.pacer());
         out.reset();
         if (format == FORMAT_JSON) {
             out.writeAscii(CONTENT_TYPE_JSON + "\n");

@@ -142,7 +142,10 @@ public final class ZoneSnapshot {
     public final long[] workerFlushes;
     public final SelfHistogram[] workerFlushDurations;
 
-    private ZoneSnapshot(SharedZone zone, ScrapeFilter filter) {
+    /** Slots read between two {@link Pacer#check}s. */
+    private static final int PACE_SLOTS = 1024;
+
+    private ZoneSnapshot(SharedZone zone, ScrapeFilter filter, Pacer pacer) {
         ZoneGeometry g = zone.geometry();
         boundsMs = zone.bounds();
         boolean classes = zone.statusMode() == STATUS_MODE_CLASSES;
@@ -150,6 +153,9 @@ public final class ZoneSnapshot {
         Series[] bySlot = new Series[g.seriesCapacity];
         List<Series> list = new ArrayList<>();
         for (int i = 0; i < g.seriesCapacity; i++) {
+            if ((i & (PACE_SLOTS - 1)) == 0) {
+                pacer.check();
+            }
             long state = zone.seriesStateAt(i);
             if (!SharedZone.isReady(state)) {
                 continue;
@@ -177,6 +183,9 @@ public final class ZoneSnapshot {
             list.add(s);
         }
         for (int i = 0; i < g.codeCapacity && !list.isEmpty(); i++) {
+            if ((i & (PACE_SLOTS - 1)) == 0) {
+                pacer.check();
+            }
             long key = zone.codeKeyAt(i);
             if (key == 0) {
                 continue;
@@ -193,8 +202,10 @@ public final class ZoneSnapshot {
                 zone.getVolatile(off + CODE_BYTES_OUT_OFFSET)));
         }
         list.sort(SERIES_ORDER);
+        pacer.check();
         for (Series s : list) {
             s.codes.sort(CODE_ORDER);
+            pacer.check();
         }
         series = list;
         bytesUsed = zone.bytesUsed();
@@ -215,7 +226,12 @@ public final class ZoneSnapshot {
     }
 
     public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter) {
-        return new ZoneSnapshot(zone, filter);
+        return new ZoneSnapshot(zone, filter, Pacer.NONE);
+    }
+
+    /** {@link #read(SharedZone, ScrapeFilter)}, asking {@code pacer} for a pause every so often. */
+    public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter, Pacer pacer) {
+        return new ZoneSnapshot(zone, filter, pacer);
     }
 
     private static final Comparator<Code> CODE_ORDER = (a, b) -> Integer.compare(a.status, b.status);
