@@ -64,6 +64,45 @@ class AggregatorTest {
     }
 
     @Test
+    void drainDecodesRecordsAsAddTakesThem() throws Exception {
+        // drain reads a batch as longs and shifts the fields out (Aggregator's
+        // comment says why): every field, both families, all flags, against add()
+        SharedZone drained = TestZones.zone(1 << 20);
+        SharedZone added = TestZones.zone(1 << 20);
+        Aggregator d = aggregator(drained, "t0", "t1", "t2");
+        Aggregator a = aggregator(added, "t0", "t1", "t2");
+        java.util.Random rnd = new java.util.Random(7);
+        int n = 256;
+        ByteBuffer r = TestZones.records(n);
+        for (int i = 0; i < n; i++) {
+            String vip = i % 3 == 0 ? "2001:db8::" + Integer.toHexString(rnd.nextInt(40) + 1)
+                : "198.51.100." + rnd.nextInt(40);
+            int source = rnd.nextInt(3);
+            int status = 100 + rnd.nextInt(500);
+            long in = rnd.nextLong() >>> 24;
+            long out = rnd.nextLong() >>> 24;
+            long ms = rnd.nextInt(100_000);
+            long up = i % 4 == 0 ? -1 : rnd.nextInt(100_000);
+            TestZones.record(r, i, source, vip, status, in, out, ms, up);
+            ch.ipng.stats.format.Vip v = ch.ipng.stats.format.Vip.parse(vip);
+            a.add(source, v.family, v.hi, v.lo, status, in, out, ms, up >= 0, Math.max(up, 0));
+        }
+        d.drain(r, n);
+        d.flush();
+        a.flush();
+        byte[] want = ch.ipng.stats.format.Scrape.render(added, ch.ipng.stats.format.BuildInfo.of("t"), null, null);
+        byte[] got = ch.ipng.stats.format.Scrape.render(drained, ch.ipng.stats.format.BuildInfo.of("t"), null, null);
+        assertTrue(added.codesUsed() > 200, "the batch spread over many keys: " + added.codesUsed());
+        assertEquals(perKeyLines(want), perKeyLines(got));
+    }
+
+    /** The lines of a scrape that carry a VIP (not the worker's own timings). */
+    private static List<String> perKeyLines(byte[] scrape) {
+        return new String(scrape, java.nio.charset.StandardCharsets.UTF_8).lines()
+            .filter(l -> l.contains("vip=\"")).toList();
+    }
+
+    @Test
     void countsEveryRecordOnce() {
         SharedZone z = TestZones.zone(1 << 20);
         Aggregator a = aggregator(z, "direct", "mg1");
