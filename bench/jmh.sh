@@ -4,6 +4,10 @@
 #   bench/jmh.sh -f 1 -wi 3 -i 5 -prof gc          # the README figures
 #   bench/jmh.sh smoke                              # 1 fork, 1 short iteration: does it run?
 #   bench/jmh.sh -f 1 -wi 3 -i 5 'CoreBenchmark.render.*'
+# The forks run with the JIT and collector a worker's JVM has
+# (-XX:TieredStopAtLevel=1 -XX:+UseSerialGC, ngx_http_ipng_stats_jvm.c), so
+# the figures are the module's; IPNG_JMH_JVM_ARGS= (empty) gives the JDK's
+# default C2 instead, IPNG_JMH_JVM_ARGS="..." anything else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -q -B -pl java test-compile
@@ -13,5 +17,9 @@ cp="java/target/test-classes:java/target/classes:$(cat "$cp_file")"
 if [ "${1:-}" = smoke ]; then
     shift
     set -- -f 1 -wi 0 -i 1 -r 200ms -w 200ms "$@"
+fi
+jvm_args=${IPNG_JMH_JVM_ARGS--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}
+if [ -n "$jvm_args" ]; then
+    set -- -jvmArgsAppend "$jvm_args" "$@"
 fi
 exec java -cp "$cp" org.openjdk.jmh.Main "$@"
