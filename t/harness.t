@@ -147,7 +147,7 @@ GET /pre x4 keepalive
 --- shell
 test "$(grep -c 'GET /pre ' "$TEST_NGINX_PREFIX/logs/access.log")" = 7
 test -n "$TEST_NGINX_SERVER_PORT"
-curl -sf "http://127.0.0.1:$TEST_NGINX_SERVER_PORT/t" | grep -qx t
+curl -sf "http://127.0.0.1:$TEST_NGINX_SERVER_PORT/t" | grep -x t >/dev/null
 --- request
 GET /t
 --- response_body

@@ -37,7 +37,7 @@ X-Source: direct
     location ~ \.txt$ { }
 --- shell
 curl -s http://127.0.0.1:$TEST_NGINX_SERVER_PORT2/ > $TEST_NGINX_PREFIX/html/lo.txt
-ss -ltn | grep -q "127.0.0.1%lo:$TEST_NGINX_SERVER_PORT2" && echo bound >> $TEST_NGINX_PREFIX/html/lo.txt
+ss -ltn | grep "127.0.0.1%lo:$TEST_NGINX_SERVER_PORT2" >/dev/null && echo bound >> $TEST_NGINX_PREFIX/html/lo.txt
 --- request
 GET /lo.txt
 --- response_body
