@@ -2,8 +2,8 @@ package ch.ipng.stats.bridge;
 
 import ch.ipng.stats.aggregate.Aggregator;
 import ch.ipng.stats.format.BuildInfo;
-import ch.ipng.stats.format.Pacer;
 import ch.ipng.stats.format.ByteSink;
+import ch.ipng.stats.format.Pacer;
 import ch.ipng.stats.format.Scrape;
 import ch.ipng.stats.layout.RecordDescriptor;
 import ch.ipng.stats.zone.SharedZone;

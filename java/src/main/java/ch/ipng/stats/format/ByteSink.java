@@ -32,7 +32,10 @@ public final class ByteSink extends OutputStream {
         buf = new byte[Math.max(16, initialCapacity)];
     }
 
-    /** The pacer {@link #reset} starts and writes consult (default: {@link Pacer#NONE}). */
+    /**
+     * The pacer that writes consult once per {@link #PACE_BYTES} (default:
+     * {@link Pacer#NONE}); {@link Scrape#render} begins its slice.
+     */
     public ByteSink pacer(Pacer p) {
         pacer = p;
         return this;
