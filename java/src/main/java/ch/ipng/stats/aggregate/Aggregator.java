@@ -41,8 +41,7 @@ public final class Aggregator {
     private final int[] tagBySource;
     private final int worker;
     private final boolean statusClasses;
-    private final long[] bounds;
-    /* bounds + Long.MIN_VALUE: a signed compare with these is an unsigned one with bounds */
+    /* the zone's bucket bounds + Long.MIN_VALUE: a signed compare with these is an unsigned one */
     private final long[] biasedBounds;
     private final int bucketCount;
     private final int histWords;
@@ -103,7 +102,7 @@ public final class Aggregator {
         this.tagBySource = tagBySource.clone();
         this.worker = worker;
         this.statusClasses = zone.statusMode() == ZoneDescriptor.STATUS_MODE_CLASSES;
-        this.bounds = zone.bounds();
+        long[] bounds = zone.bounds();
         this.bucketCount = bounds.length;
         this.biasedBounds = new long[bucketCount];
         for (int b = 0; b < bucketCount; b++) {
