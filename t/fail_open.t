@@ -83,3 +83,13 @@ JVM starts did not finish
 --- error_log
 Error occurred during initialization of VM
 exited with code 1
+
+
+
+=== TEST 6: a render pacing option that is not whole nanoseconds fails nginx -t, naming it
+--- http_config
+    ipng_stats_zone ipng:1m;
+    ipng_stats_jvm_options -Dipng.render.sliceNanos=2ms;
+--- must_die
+--- error_log
+-Dipng.render.sliceNanos=2ms: not a number of nanoseconds

@@ -1,5 +1,6 @@
 package ch.ipng.stats.bridge;
 
+import ch.ipng.stats.format.Pacer;
 import ch.ipng.stats.layout.RecordDescriptor;
 import ch.ipng.stats.layout.ZoneDescriptor;
 
@@ -8,7 +9,8 @@ import ch.ipng.stats.layout.ZoneDescriptor;
  * with the workers' JVM options: {@code java <options> -cp ipng-stats.jar
  * ch.ipng.stats.bridge.Check <layout signature> <zone layout version>}.
  * That the JVM starts proves the options; the exit code says whether this
- * jar matches the module. Prints one line either way.
+ * jar matches the module and the module's own -D options are valid. Prints
+ * one line either way.
  */
 public final class Check {
 
@@ -38,6 +40,12 @@ public final class Check {
                     + " (record 0x%016x, zone %d): use the jar built with this module%n",
                     RecordDescriptor.LAYOUT_SIGNATURE, ZoneDescriptor.LAYOUT_VERSION, signature, version);
             return 3;
+        }
+        try {
+            Pacer.fromSystemProperties();
+        } catch (IllegalArgumentException e) {
+            System.out.println(e.getMessage());
+            return 2;
         }
         System.out.println("ok");
         return 0;

@@ -43,14 +43,11 @@ public final class NativeBridge {
     private static ExecutorService renderer;
     /*
      * The render thread's output buffer, reused scrape after scrape (C copies
-     * it out in scrapeEnd). Its pacer makes the render sleep PAUSE after every
-     * SLICE of work, so it never holds the worker's core for a scheduler tick
+     * it out in scrapeEnd). Its pacer makes the render sleep a pause after every
+     * slice of work, so it never holds the worker's core for a scheduler tick
      * (see Pacer; README, Performance, has the measurements).
      */
-    static final long RENDER_SLICE_NANOS = Long.getLong("ipng.render.sliceNanos", 200_000);
-    static final long RENDER_PAUSE_NANOS = Long.getLong("ipng.render.pauseNanos", 50_000);
-    private static final ByteSink renderOut = new ByteSink(1 << 16)
-        .pacer(new Pacer(RENDER_SLICE_NANOS, RENDER_PAUSE_NANOS));
+    private static final ByteSink renderOut = new ByteSink(1 << 16).pacer(Pacer.fromSystemProperties());
     /* the ticket whose answer renderOut holds (0: none); written after renderedLength */
     private static volatile int renderedTicket;
     /** Length of the answer in the array {@link #scrapeEnd} returns; C reads this field. */

@@ -34,6 +34,38 @@ public final class Pacer {
     private long sliceStart;
     private long pauses;
 
+    /** The -D options that set the render thread's slice and pause (operators guide). */
+    public static final String SLICE_PROPERTY = "ipng.render.sliceNanos";
+    public static final String PAUSE_PROPERTY = "ipng.render.pauseNanos";
+
+    /**
+     * The render thread's pacer: 200 µs slices and 50 µs pauses unless the
+     * JVM options say otherwise. Throws {@link IllegalArgumentException}
+     * naming the option for a value that is not a whole number >= 0; the
+     * configuration check (Check, run by {@code nginx -t}) calls this too, so
+     * a typo fails the test instead of being ignored.
+     */
+    public static Pacer fromSystemProperties() {
+        return new Pacer(nanos(SLICE_PROPERTY, 200_000), nanos(PAUSE_PROPERTY, 50_000));
+    }
+
+    static long nanos(String property, long dflt) {
+        String v = System.getProperty(property);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            long n = Long.parseLong(v);
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // the message below names the option and the value
+        }
+        throw new IllegalArgumentException("-D" + property + "=" + v
+            + ": not a number of nanoseconds (a whole number, 0 or more)");
+    }
+
     /** Pauses {@code pauseNanos} after every {@code sliceNanos} of running time; 0 slice: never. */
     public Pacer(long sliceNanos, long pauseNanos) {
         this(sliceNanos, pauseNanos, System::nanoTime, LockSupport::parkNanos);

@@ -2,6 +2,7 @@ package ch.ipng.stats.format;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.ipng.stats.bench.CoreBenchmark;
@@ -53,6 +54,32 @@ class PacerTest {
         Pacer.NONE.begin();
         Pacer.NONE.check();
         assertEquals(0, Pacer.NONE.pauses());
+    }
+
+    @Test
+    void renderOptionsAreWholeNanosecondsOrAClearError() {
+        String before = System.getProperty(Pacer.SLICE_PROPERTY);
+        try {
+            System.clearProperty(Pacer.SLICE_PROPERTY);
+            assertEquals(200_000, Pacer.nanos(Pacer.SLICE_PROPERTY, 200_000));
+            System.setProperty(Pacer.SLICE_PROPERTY, "0");
+            assertEquals(0, Pacer.nanos(Pacer.SLICE_PROPERTY, 200_000));
+            System.setProperty(Pacer.SLICE_PROPERTY, "1000000");
+            assertEquals(1_000_000, Pacer.nanos(Pacer.SLICE_PROPERTY, 200_000));
+            for (String bad : new String[] {"2ms", "-1", "", " 5", "1e6", "99999999999999999999"}) {
+                System.setProperty(Pacer.SLICE_PROPERTY, bad);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    Pacer::fromSystemProperties, bad);
+                assertEquals("-Dipng.render.sliceNanos=" + bad
+                    + ": not a number of nanoseconds (a whole number, 0 or more)", e.getMessage());
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty(Pacer.SLICE_PROPERTY);
+            } else {
+                System.setProperty(Pacer.SLICE_PROPERTY, before);
+            }
+        }
     }
 
     @Test
