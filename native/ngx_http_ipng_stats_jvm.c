@@ -38,7 +38,6 @@ typedef struct {
     jmethodID                   tick;
     jmethodID                   scrape_begin;
     jmethodID                   scrape_end;
-    jfieldID                    rendered_length;
     jmethodID                   exit;
     jmethodID                   last_error;
     ngx_msec_t                  last_alert;
@@ -60,7 +59,8 @@ static ngx_http_ipng_stats_jvm_t  ngx_http_ipng_stats_jvm;
 
 static JNINativeMethod  ngx_http_ipng_stats_natives[] = {
     { "notifyDone", "(I)V", (void *) ngx_http_ipng_stats_scrape_notify },
-    { "trimNativeHeap", "()V", (void *) ngx_http_ipng_stats_trim_native_heap }
+    { "trimNativeHeap", "()V", (void *) ngx_http_ipng_stats_trim_native_heap },
+    { "answerAppend", "([BI)I", (void *) ngx_http_ipng_stats_answer_append }
 };
 
 
@@ -337,16 +337,14 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     j->tick = (*env)->GetStaticMethodID(env, cls, "tick", "(I)I");
     j->scrape_begin = (*env)->GetStaticMethodID(env, cls, "scrapeBegin",
                                                 "(I[B[B)I");
-    j->scrape_end = (*env)->GetStaticMethodID(env, cls, "scrapeEnd", "(I)[B");
-    j->rendered_length = (*env)->GetStaticFieldID(env, cls, "renderedLength",
-                                                  "I");
+    j->scrape_end = (*env)->GetStaticMethodID(env, cls, "scrapeEnd", "(I)I");
     j->exit = (*env)->GetStaticMethodID(env, cls, "exit", "(I)I");
     j->last_error = (*env)->GetStaticMethodID(env, cls, "lastError",
                                               "()Ljava/lang/String;");
 
     if (j->bridge == NULL || j->start == NULL || j->drain == NULL
         || j->tick == NULL || j->scrape_begin == NULL
-        || j->scrape_end == NULL || j->rendered_length == NULL
+        || j->scrape_end == NULL
         || j->exit == NULL || j->last_error == NULL)
     {
         (*env)->ExceptionClear(env);
@@ -593,6 +591,9 @@ ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r, ngx_str_t *accept)
     args = NULL;
     hdr = NULL;
 
+    /* no rendering is under way: a new answer begins */
+    ngx_http_ipng_stats_answer_drop();
+
     if (r->args.len) {
         args = (*env)->NewByteArray(env, r->args.len);
         if (args == NULL) {
@@ -640,67 +641,46 @@ ngx_int_t
 ngx_http_ipng_stats_jvm_scrape_end(ngx_http_request_t *r, ngx_int_t ticket,
     ngx_str_t *content_type, ngx_str_t *body)
 {
-    jsize                       len;
-    u_char                     *p, *nl;
+    jint                        len;
+    u_char                     *nl;
     JNIEnv                     *env;
-    ngx_int_t                   rc;
-    jbyteArray                  out;
+    ngx_str_t                   answer;
     ngx_http_ipng_stats_jvm_t  *j;
 
     j = &ngx_http_ipng_stats_jvm;
     env = j->env;
 
-    if ((*env)->PushLocalFrame(env, 4) != JNI_OK) {
-        (*env)->ExceptionClear(env);
+    len = (*env)->CallStaticIntMethod(env, j->bridge, j->scrape_end,
+                                      (jint) ticket);
+
+    if (ngx_http_ipng_stats_java_failed(r->connection->log, "scrape")) {
+        ngx_http_ipng_stats_answer_drop();
         return NGX_ERROR;
     }
 
-    rc = NGX_ERROR;
-
-    out = (*env)->CallStaticObjectMethod(env, j->bridge, j->scrape_end,
-                                         (jint) ticket);
-
-    if (ngx_http_ipng_stats_java_failed(r->connection->log, "scrape")) {
-        goto done;
-    }
-
-    if (out == NULL) {
+    if (len < 0) {
         ngx_http_ipng_stats_report(r->connection->log, "scrape");
-        goto done;
+        ngx_http_ipng_stats_answer_drop();
+        return NGX_ERROR;
     }
 
-    /* the render buffer itself: the answer is its first renderedLength bytes */
+    /* the render thread handed the answer to ngx_http_ipng_stats_answer.c */
 
-    len = (*env)->GetStaticIntField(env, j->bridge, j->rendered_length);
-
-    if (len < 0 || len > (*env)->GetArrayLength(env, out)) {
-        goto done;
+    if (ngx_http_ipng_stats_answer_take(r, (size_t) len, &answer) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        goto done;
-    }
-
-    (*env)->GetByteArrayRegion(env, out, 0, len, (jbyte *) p);
-
-    nl = ngx_strlchr(p, p + len, '\n');
+    nl = ngx_strlchr(answer.data, answer.data + answer.len, '\n');
     if (nl == NULL) {
-        goto done;
+        return NGX_ERROR;
     }
 
-    content_type->data = p;
-    content_type->len = nl - p;
+    content_type->data = answer.data;
+    content_type->len = nl - answer.data;
     body->data = nl + 1;
-    body->len = p + len - (nl + 1);
+    body->len = answer.data + answer.len - (nl + 1);
 
-    rc = NGX_OK;
-
-done:
-
-    (void) (*env)->PopLocalFrame(env, NULL);
-
-    return rc;
+    return NGX_OK;
 }
 
 

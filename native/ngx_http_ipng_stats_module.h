@@ -214,6 +214,13 @@ void ngx_http_ipng_stats_scrape_exit_process(void);
 void JNICALL ngx_http_ipng_stats_scrape_notify(JNIEnv *env, jclass cls,
     jint ticket);
 
+/* the scrape's answer in memory of its own: ngx_http_ipng_stats_answer.c */
+jint JNICALL ngx_http_ipng_stats_answer_append(JNIEnv *env, jclass cls,
+    jbyteArray b, jint len);
+ngx_int_t ngx_http_ipng_stats_answer_take(ngx_http_request_t *r, size_t len,
+    ngx_str_t *answer);
+void ngx_http_ipng_stats_answer_drop(void);
+
 /* the JVM's footing in the worker process: ngx_http_ipng_stats_os.c */
 size_t ngx_http_ipng_stats_rss_kb(void);
 void ngx_http_ipng_stats_lower_jvm_threads(ngx_log_t *log);

@@ -169,6 +169,7 @@ ngx_http_ipng_stats_scrape_done(ngx_event_t *ev)
     if (w->scrape_stuck) {
         /* the late answer of a scrape that timed out: Java is free again */
         w->scrape_stuck = 0;
+        ngx_http_ipng_stats_answer_drop();
         ngx_http_ipng_stats_scrape_next();
         return;
     }

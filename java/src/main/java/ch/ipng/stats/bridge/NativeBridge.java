@@ -42,26 +42,41 @@ public final class NativeBridge {
      */
     private static ExecutorService renderer;
     /*
-     * The render thread's output buffer, reused scrape after scrape (C copies
-     * it out in scrapeEnd). Its pacer makes the render sleep a pause after every
-     * slice of work, so it never holds the worker's core for a scheduler tick
-     * (see Pacer; README, Performance, has the measurements).
+     * The render thread's output: a 64 KB chunk, reused, that hands each full
+     * chunk to C (answerAppend), which collects the answer in memory mapped
+     * for it, sends it from there and unmaps it when the request is done. So
+     * the heap keeps no 3 MB answer between scrapes, and the event loop copies
+     * nothing. Its pacer makes the render sleep a pause after every slice of
+     * work, so it never holds the worker's core for a scheduler tick (see
+     * Pacer; README, Performance, has the measurements).
      */
-    private static final ByteSink renderOut = new ByteSink(1 << 16).pacer(Pacer.fromSystemProperties());
-    /* the ticket whose answer renderOut holds (0: none); written after renderedLength */
+    static final int CHUNK = 1 << 16;
+    static volatile ByteSink.Overflow answer = NativeBridge::appendAnswer;
+    private static final ByteSink renderOut = new ByteSink(CHUNK)
+        .pacer(Pacer.fromSystemProperties())
+        .overflowTo((b, len) -> answer.take(b, len));
+    /* the ticket whose answer C holds (0: none), and its length */
     private static volatile int renderedTicket;
-    /** Length of the answer in the array {@link #scrapeEnd} returns; C reads this field. */
-    static volatile int renderedLength;
+    private static volatile int renderedLength;
     private static volatile String renderError;
     private static int ticket;
     static volatile IntConsumer done = NativeBridge::notifyDone;
 
     private static native void notifyDone(int ticket);
 
+    private static native int answerAppend(byte[] b, int len);
+
+    private static void appendAnswer(byte[] b, int len) {
+        if (answerAppend(b, len) != 0) {
+            throw new IllegalStateException("no memory for a scrape answer of more than " + len + " bytes");
+        }
+    }
+
     /*
      * Every TRIM_SECONDS the render thread asks C to malloc_trim: glibc keeps
-     * what the JIT compiler and the scrape copies freed (measured: worker RSS
-     * 85 -> 68 MB after 20 s of load and 12,000-key scrapes).
+     * what the JIT compiler freed (measured, when C still copied each answer
+     * into its heap: worker RSS 85 -> 68 MB after 20 s of load and
+     * 12,000-key scrapes).
      */
     static final long TRIM_SECONDS = 5;
     static volatile Runnable trimHeap = NativeBridge::trimNativeHeap;
@@ -198,8 +213,9 @@ public final class NativeBridge {
             renderer.execute(() -> {
                 try {
                     Scrape.render(renderOut, z, b, args, accept);
+                    renderOut.flush();
                     z.recordScrape(System.nanoTime() - start);
-                    renderedLength = renderOut.size();
+                    renderedLength = Math.toIntExact(renderOut.written());
                     renderedTicket = t;
                 } catch (Throwable e) {
                     renderError = describe(e);
@@ -215,18 +231,18 @@ public final class NativeBridge {
     }
 
     /**
-     * The answer of the scrape {@code t}: {@code "<content-type>\n<body>"} in
-     * the first {@link #renderedLength} bytes of the returned array (the render
-     * buffer itself: C copies it before the next scrape begins), or null (see
-     * {@link #lastError()}).
+     * The length of the answer of the scrape {@code t}, which the render
+     * thread handed to C ({@code "<content-type>\n<body>"}, through
+     * answerAppend), or -1 (see {@link #lastError()}). C starts a new answer
+     * at each {@link #scrapeBegin}, dropping one it did not collect.
      */
-    public static byte[] scrapeEnd(int t) {
+    public static int scrapeEnd(int t) {
         if (t != ticket || renderedTicket != t) {
             fail(renderError != null ? renderError : "no rendered answer for scrape " + t);
-            return null;
+            return -1;
         }
         renderedTicket = 0;
-        return renderOut.array();
+        return renderedLength;
     }
 
     /** Worker exit: drain and flush. 0 or -1. */
@@ -279,5 +295,6 @@ public final class NativeBridge {
         recordCapacity = 0;
         lastError = null;
         epochSeconds = () -> System.currentTimeMillis() / 1000;
+        answer = NativeBridge::appendAnswer;
     }
 }

@@ -7,12 +7,21 @@ import java.util.Arrays;
 /**
  * A growable byte buffer that one scrape after another renders into: the
  * render thread keeps one and {@link #reset}s it, so a 3 MB answer costs no
- * new 3 MB array (and no old-generation growth) per scrape. Also the
- * {@link OutputStream} the JSON generator writes to. Not thread-safe: one
- * scrape at a time. Numbers are written without allocating except for
- * doubles that are not integers (see {@link #writeGoDouble}).
+ * new 3 MB array (and no old-generation growth) per scrape. With an
+ * {@link Overflow} it does not grow at all: a full buffer is handed over
+ * and reused, so the module's render keeps one 64 KB chunk while C collects
+ * the answer in memory of its own. Also the {@link OutputStream} the JSON
+ * generator writes to. Not thread-safe: one scrape at a time. Numbers are
+ * written without allocating except for doubles that are not integers (see
+ * {@link #writeGoDouble}).
  */
 public final class ByteSink extends OutputStream {
+
+    /** Takes the content of a full buffer (and the rest at {@link #flush}); the array is reused after. */
+    @FunctionalInterface
+    public interface Overflow {
+        void take(byte[] b, int len);
+    }
 
     /** An array grown past this is dropped after the scrape rather than kept. */
     static final int KEEP_LIMIT = 16 << 20;
@@ -23,10 +32,15 @@ public final class ByteSink extends OutputStream {
     /** The render asks its {@link Pacer} whether to pause once per this many bytes written. */
     static final int PACE_BYTES = 16 << 10;
 
+    /** "9.007199254740991E15": 16 digits, the point, the E and two exponent digits. */
+    private static final int MAX_COUNT_LENGTH = 20;
+
     private byte[] buf;
     private int size;
     private Pacer pacer = Pacer.NONE;
     private int paceAt = PACE_BYTES;
+    private Overflow overflow;
+    private long handedOver;
 
     public ByteSink(int initialCapacity) {
         buf = new byte[Math.max(16, initialCapacity)];
@@ -45,9 +59,36 @@ public final class ByteSink extends OutputStream {
         return pacer;
     }
 
+    /**
+     * Where a full buffer goes instead of growing (default: nowhere, the
+     * buffer grows). Then {@link #array()} holds only what was not yet handed
+     * over, and {@link #flush} hands that over too.
+     */
+    public ByteSink overflowTo(Overflow o) {
+        overflow = o;
+        return this;
+    }
+
+    /** Bytes written since the last {@link #reset}, handed over or not. */
+    public long written() {
+        return handedOver + size;
+    }
+
+    /** Hands the buffer's content to the {@link Overflow}, if there is one. */
+    @Override
+    public void flush() {
+        if (overflow != null && size > 0) {
+            overflow.take(buf, size);
+            handedOver += size;
+            size = 0;
+            paceAt = PACE_BYTES;
+        }
+    }
+
     /** Empties the buffer; drops an array larger than {@link #KEEP_LIMIT}. */
     public void reset() {
         size = 0;
+        handedOver = 0;
         paceAt = PACE_BYTES;
         if (buf.length > KEEP_LIMIT) {
             buf = new byte[1 << 16];
@@ -76,6 +117,9 @@ public final class ByteSink extends OutputStream {
         if (size >= paceAt) {
             paceAt = size + PACE_BYTES;
             pacer.check();
+        }
+        if (extra > buf.length - size) {
+            flush();
         }
         if (extra > buf.length - size) {
             buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + extra));
@@ -161,6 +205,8 @@ public final class ByteSink extends OutputStream {
             buf[size++] = '0';
             return;
         }
+        // the digits are moved in place below: room for all of them first, so no flush comes between
+        ensure(MAX_COUNT_LENGTH);
         int exponent = 0;
         long mantissa = v;
         for (long t = v; t >= 10; t /= 10) {

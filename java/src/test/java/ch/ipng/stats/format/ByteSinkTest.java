@@ -72,4 +72,39 @@ class ByteSinkTest {
         s.write("é".getBytes(StandardCharsets.UTF_8));
         assertArrayEquals("é".getBytes(StandardCharsets.UTF_8), s.toByteArray());
     }
+
+    @Test
+    void withAnOverflowHandsOverFullChunksAndNeverGrows() {
+        ByteSink plain = new ByteSink(16);
+        ByteSink chunked = new ByteSink(64);
+        java.io.ByteArrayOutputStream handed = new java.io.ByteArrayOutputStream();
+        java.util.List<Integer> lengths = new java.util.ArrayList<>();
+        chunked.overflowTo((b, len) -> {
+            lengths.add(len);
+            handed.write(b, 0, len);
+        });
+        byte[] kept = chunked.array();
+        SplittableRandom random = new SplittableRandom(7);
+        for (int i = 0; i < 20_000; i++) {
+            long v = random.nextLong(1L << 53);
+            long count = random.nextBoolean() ? v : v % 20_000_000;
+            for (ByteSink s : new ByteSink[] {plain, chunked}) {
+                s.writeAscii("k{a=\"");
+                s.writeDecimal(i);
+                s.writeAscii("\"} ");
+                s.writeCount(count);    // its digits are moved in place: never split by a hand-over
+                s.write('\n');
+            }
+        }
+        assertEquals(plain.size(), chunked.written());
+        chunked.flush();
+        assertEquals(plain.size(), chunked.written());
+        assertEquals(0, chunked.size());
+        assertSame(kept, chunked.array(), "the chunk is reused, not grown");
+        assertTrue(lengths.stream().allMatch(n -> n > 64 - 20 && n <= 64 || n == lengths.get(lengths.size() - 1)),
+            lengths.toString());
+        assertArrayEquals(plain.toByteArray(), handed.toByteArray());
+        chunked.reset();
+        assertEquals(0, chunked.written());
+    }
 }

@@ -49,13 +49,21 @@ class ScrapeSurfaceTest {
         }
     }
 
-    /** Starts nginx with the scrape server on {@code listens} (addresses, the port is added). */
+    /** Starts nginx with the scrape server on {@code listens} (addresses, the port is added, then any parameters). */
     private void start(String zone, String httpExtra, String serverExtra, List<String> listens) throws Exception {
+        start(zone, httpExtra, serverExtra, listens, 2);
+    }
+
+    private void start(String zone, String httpExtra, String serverExtra, List<String> listens, int workers)
+            throws Exception {
         nginx = NginxInstance.create(TestEnv.nginxBin(), 1);
         port = nginx.port();
         StringBuilder l = new StringBuilder();
         for (String a : listens) {
-            l.append("        listen ").append(a).append(':').append(port).append(";\n");
+            // "address" or "address parameters..."
+            String[] ap = a.split(" ", 2);
+            l.append("        listen ").append(ap[0]).append(':').append(port)
+                .append(ap.length > 1 ? " " + ap[1] : "").append(";\n");
         }
         nginx.writeConfig("""
             %s
@@ -76,7 +84,7 @@ class ScrapeSurfaceTest {
                     %s
                 }
             }
-            """.formatted(NginxConf.head("info"), zone, TestEnv.jar(), httpExtra, AccessLog.FORMAT, l, serverExtra));
+            """.formatted(NginxConf.head("info").replace("worker_processes 2;", "worker_processes " + workers + ";"), zone, TestEnv.jar(), httpExtra, AccessLog.FORMAT, l, serverExtra));
         nginx.start();
     }
 
@@ -598,6 +606,74 @@ class ScrapeSurfaceTest {
         assertNoCrash(pids);
         System.out.printf("zone full: %d keys held of %d offered, %.0f full events, %.0f of %.0f bytes used%n",
                 keys, offered, full, flat.get("zone_bytes_used"), flat.get("zone_bytes_total"));
+    }
+
+    /**
+     * An answer of about 1 MB (3,000 keys): the render thread hands it over in
+     * 64 KB chunks into memory C maps and grows for it (256 KB, then doubled),
+     * and nginx sends it from there. One worker; a client that reads slowly
+     * keeps the first answer in flight (with sndbuf=16k the kernel holds at
+     * most some 40 KB of it, so nearly all of it waits in nginx) while a
+     * second scrape is rendered and sent in full: each answer must stay whole
+     * until its own request ends.
+     * Both equal the access log key for key.
+     */
+    @Test
+    void aLargeAnswerStaysWholeWhileAnotherScrapeIsSent() throws Exception {
+        StringBuilder locations = new StringBuilder();
+        for (int c : floodCodes()) {
+            locations.append("location = /c/").append(c).append(" { return ").append(c).append(" \"x\"; }\n");
+        }
+        List<String> vips = new ArrayList<>();
+        for (int i = 1; i <= 10; i++) {
+            vips.add("127.0.0." + i + " sndbuf=16k");
+        }
+        start("ipng:4m", "", locations.toString(), vips, 1);
+        List<Long> pids = nginx.workerPids();
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            List<Future<?>> jobs = new ArrayList<>();
+            for (String v : vips) {
+                List<String> urls = new ArrayList<>();
+                for (int c : floodCodes()) {
+                    urls.add("http://" + v.split(" ")[0] + ":" + port + "/c/" + c);
+                }
+                jobs.add(pool.submit(() -> Traffic.get(urls)));
+            }
+            for (Future<?> f : jobs) {
+                f.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+        Thread.sleep(400);
+        try (java.net.Socket slow = new java.net.Socket()) {
+            slow.setReceiveBufferSize(4096);
+            slow.connect(new java.net.InetSocketAddress("127.0.0.1", port), 5000);
+            slow.setSoTimeout(10_000);
+            slow.getOutputStream().write("GET /status HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
+            java.io.InputStream in = slow.getInputStream();
+            byte[] begin = in.readNBytes(2048);
+            // while the first answer waits for its reader, a second one is rendered and sent
+            Scrape fast = text(null);
+            assertTrue(fast.text.length() > 700_000, "an answer of " + fast.text.length() + " bytes");
+            assertEqualsAccessLog(JsonScrape.flatten(fast), false);
+            ByteArrayOutputStream whole = new ByteArrayOutputStream();
+            whole.write(begin);
+            in.transferTo(whole);
+            byte[] response = whole.toByteArray();
+            String text = new String(response, StandardCharsets.UTF_8);
+            int bodyAt = text.indexOf("\r\n\r\n") + 4;
+            String head = text.substring(0, bodyAt);
+            assertTrue(head.startsWith("HTTP/1.1 200 "), head);
+            int bodyLength = response.length - bodyAt;
+            assertTrue(head.contains("Content-Length: " + bodyLength + "\r\n"), head + "(body: " + bodyLength + " bytes)");
+            String body = text.substring(bodyAt);
+            assertEqualsAccessLog(JsonScrape.flatten(new Scrape(body)), false);
+            assertEquals("", promtool(body));
+        }
+        assertNoCrash(pids);
     }
 
     /**
