@@ -43,11 +43,11 @@ public final class JsonFormat {
                 g.writeNumberField("rate_10s", s.rate10s);
                 g.writeNumberField("rate_60s", s.rate60s);
                 g.writeObjectFieldStart("codes");
-                for (ZoneSnapshot.Code c : s.codes) {
-                    g.writeObjectFieldStart(c.text);
-                    g.writeNumberField("requests", c.requests);
-                    g.writeNumberField("bytes_in", c.bytesIn);
-                    g.writeNumberField("bytes_out", c.bytesOut);
+                for (int k = s.codeFrom; k < s.codeTo; k++) {
+                    g.writeObjectFieldStart(z.codeText(k));
+                    g.writeNumberField("requests", z.codeRequests[k]);
+                    g.writeNumberField("bytes_in", z.codeBytesIn[k]);
+                    g.writeNumberField("bytes_out", z.codeBytesOut[k]);
                     g.writeEndObject();
                 }
                 g.writeEndObject();

@@ -173,13 +173,15 @@ public final class PrometheusFormat {
     private void codes(Family f, ZoneSnapshot z, byte[][] labels, int which) {
         header(f);
         byte[] close = openMetrics ? CODE_END_OPENMETRICS : CODE_END_004;
+        long[] values = which == 0 ? z.codeRequests : which == 1 ? z.codeBytesIn : z.codeBytesOut;
         for (int i = 0; i < labels.length; i++) {
             byte[] start = lineStart(f, labels[i]);
-            for (ZoneSnapshot.Code c : z.series.get(i).codes) {
+            ZoneSnapshot.Series s = z.series.get(i);
+            for (int k = s.codeFrom; k < s.codeTo; k++) {
                 out.write(start);
-                out.write(c.textBytes());
+                out.write(z.codeTextBytes(k));
                 out.write(close);
-                value(which == 0 ? c.requests : which == 1 ? c.bytesIn : c.bytesOut);
+                value(values[k]);
             }
         }
     }

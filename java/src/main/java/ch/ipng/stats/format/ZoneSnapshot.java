@@ -35,6 +35,7 @@ public final class ZoneSnapshot {
         }
     }
 
+    /** One (series, code) key, made on demand by {@link Series#codes()}; the renders read the arrays. */
     public static final class Code {
         public final int status;
         /** The {@code code} label: {@code "404"}, or {@code "4xx"} in status-class mode. */
@@ -42,22 +43,13 @@ public final class ZoneSnapshot {
         public final long requests;
         public final long bytesIn;
         public final long bytesOut;
-        private final byte[] textBytes;
 
-        Code(int status, boolean classes, long requests, long bytesIn, long bytesOut) {
+        Code(int status, String text, long requests, long bytesIn, long bytesOut) {
             this.status = status;
-            String[] texts = classes ? CLASS_TEXT : CODE_TEXT;
-            boolean cached = status >= 0 && status < texts.length;
-            this.text = cached ? texts[status] : codeText(status, classes);
-            this.textBytes = cached ? (classes ? CLASS_BYTES : CODE_BYTES)[status]
-                : text.getBytes(StandardCharsets.US_ASCII);
+            this.text = text;
             this.requests = requests;
             this.bytesIn = bytesIn;
             this.bytesOut = bytesOut;
-        }
-
-        byte[] textBytes() {
-            return textBytes;
         }
     }
 
@@ -101,10 +93,25 @@ public final class ZoneSnapshot {
         public final double rate60s;
         public final Histogram duration;
         public final Histogram upstream;
-        public final List<Code> codes = new ArrayList<>();
+        /* this series' codes: [codeFrom, codeTo) of the snapshot's code arrays, by status */
+        final int ordinal;
+        int codeFrom;
+        int codeTo;
+        private ZoneSnapshot snapshot;
 
-        Series(byte[] tagBytes, int family, byte[] addr, String vip, double[] rates,
+        /** The codes of this series, by status, as objects (tests; the renders read the arrays). */
+        public List<Code> codes() {
+            List<Code> out = new ArrayList<>(codeTo - codeFrom);
+            for (int k = codeFrom; k < codeTo; k++) {
+                out.add(new Code(snapshot.codeStatus[k], snapshot.codeText(k), snapshot.codeRequests[k],
+                    snapshot.codeBytesIn[k], snapshot.codeBytesOut[k]));
+            }
+            return out;
+        }
+
+        Series(int ordinal, byte[] tagBytes, int family, byte[] addr, String vip, double[] rates,
                Histogram duration, Histogram upstream) {
+            this.ordinal = ordinal;
             this.tag = new String(tagBytes, StandardCharsets.UTF_8);
             this.tagBytes = tagBytes;
             this.family = family;
@@ -133,6 +140,17 @@ public final class ZoneSnapshot {
 
     public final long[] boundsMs;
     public final List<Series> series;
+    /*
+     * Every (series, code) key in four parallel arrays, grouped by series in
+     * the order the series were found and by status within each (a series
+     * holds its range): no object per key, so a 12,000-key scrape allocates
+     * five arrays instead of 12,000 objects and 200 growing lists.
+     */
+    final int[] codeStatus;
+    final long[] codeRequests;
+    final long[] codeBytesIn;
+    final long[] codeBytesOut;
+    private final boolean classes;
     public final long bytesUsed;
     public final long bytesTotal;
     public final long fullEvents;
@@ -148,7 +166,7 @@ public final class ZoneSnapshot {
     private ZoneSnapshot(SharedZone zone, ScrapeFilter filter, Pacer pacer) {
         ZoneGeometry g = zone.geometry();
         boundsMs = zone.bounds();
-        boolean classes = zone.statusMode() == STATUS_MODE_CLASSES;
+        classes = zone.statusMode() == STATUS_MODE_CLASSES;
         byte[][] tags = new byte[TAG_CAPACITY][];
         Series[] bySlot = new Series[g.seriesCapacity];
         List<Series> list = new ArrayList<>();
@@ -176,12 +194,24 @@ public final class ZoneSnapshot {
                 zone.getDouble(off + SERIES_RATE_10S_OFFSET),
                 zone.getDouble(off + SERIES_RATE_60S_OFFSET),
             };
-            Series s = new Series(tags[tagIndex], family, Vip.bytes(hi, lo), Vip.text(family, hi, lo), rates,
+            Series s = new Series(list.size(), tags[tagIndex], family, Vip.bytes(hi, lo), Vip.text(family, hi, lo), rates,
                 histogram(zone, zone.histogramOffset(i, 0), g.bucketCount),
                 histogram(zone, zone.histogramOffset(i, 1), g.bucketCount));
             bySlot[i] = s;
             list.add(s);
         }
+        /*
+         * The codes of the series kept, each as one long: series ordinal, then
+         * status, then slot, so that one sort of primitives groups them by
+         * series and orders each group by status. A zone is at most 2 GB, so
+         * slot < 2^25 and ordinal < 2^22: with 16 bits of status, 63 bits.
+         */
+        int slotBits = 32 - Integer.numberOfLeadingZeros(g.codeCapacity);
+        int ordinalShift = slotBits + 16;
+        long slotMask = (1L << slotBits) - 1;
+        // sized by the zone's count of claimed keys (more may be claimed meanwhile: then it grows)
+        long[] keys = new long[(int) Math.min(g.codeCapacity, zone.codesUsed()) + 16];
+        int n = 0;
         for (int i = 0; i < g.codeCapacity && !list.isEmpty(); i++) {
             if ((i & (PACE_SLOTS - 1)) == 0) {
                 pacer.check();
@@ -194,19 +224,37 @@ public final class ZoneSnapshot {
             if (slot < 0 || slot >= g.seriesCapacity || bySlot[(int) slot] == null) {
                 continue;
             }
-            int status = (int) (key & 0xffff);
-            int off = g.codeOffset(i);
-            bySlot[(int) slot].codes.add(new Code(status, classes,
-                zone.getVolatile(off + CODE_REQUESTS_OFFSET),
-                zone.getVolatile(off + CODE_BYTES_IN_OFFSET),
-                zone.getVolatile(off + CODE_BYTES_OUT_OFFSET)));
+            if (n == keys.length) {
+                keys = Arrays.copyOf(keys, n * 2);
+            }
+            keys[n++] = (long) bySlot[(int) slot].ordinal << ordinalShift | (key & 0xffff) << slotBits | i;
+        }
+        Arrays.sort(keys, 0, n);
+        pacer.check();
+        codeStatus = new int[n];
+        codeRequests = new long[n];
+        codeBytesIn = new long[n];
+        codeBytesOut = new long[n];
+        for (Series x : list) {
+            x.snapshot = this;
+        }
+        for (int k = 0; k < n; k++) {
+            if ((k & (PACE_SLOTS - 1)) == 0) {
+                pacer.check();
+            }
+            Series x = list.get((int) (keys[k] >>> ordinalShift));
+            if (x.codeTo == 0) {
+                x.codeFrom = k;
+            }
+            x.codeTo = k + 1;
+            int off = g.codeOffset((int) (keys[k] & slotMask));
+            codeStatus[k] = (int) (keys[k] >>> slotBits) & 0xffff;
+            codeRequests[k] = zone.getVolatile(off + CODE_REQUESTS_OFFSET);
+            codeBytesIn[k] = zone.getVolatile(off + CODE_BYTES_IN_OFFSET);
+            codeBytesOut[k] = zone.getVolatile(off + CODE_BYTES_OUT_OFFSET);
         }
         list.sort(SERIES_ORDER);
         pacer.check();
-        for (Series s : list) {
-            s.codes.sort(CODE_ORDER);
-            pacer.check();
-        }
         series = list;
         bytesUsed = zone.bytesUsed();
         bytesTotal = zone.bytesTotal();
@@ -234,7 +282,19 @@ public final class ZoneSnapshot {
         return new ZoneSnapshot(zone, filter, pacer);
     }
 
-    private static final Comparator<Code> CODE_ORDER = (a, b) -> Integer.compare(a.status, b.status);
+    /** The {@code code} label of key {@code k}: {@code "404"}, or {@code "4xx"} in status-class mode. */
+    String codeText(int k) {
+        int status = codeStatus[k];
+        String[] texts = classes ? CLASS_TEXT : CODE_TEXT;
+        return status < texts.length ? texts[status] : codeText(status, classes);
+    }
+
+    /** {@link #codeText} as ASCII bytes, made once for every status a zone can hold in practice. */
+    byte[] codeTextBytes(int k) {
+        int status = codeStatus[k];
+        byte[][] bytes = classes ? CLASS_BYTES : CODE_BYTES;
+        return status < bytes.length ? bytes[status] : codeText(k).getBytes(StandardCharsets.US_ASCII);
+    }
 
     private static final Comparator<Series> SERIES_ORDER = (a, b) -> {
         int c = a.tag.compareTo(b.tag);

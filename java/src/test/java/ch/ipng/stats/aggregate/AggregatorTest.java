@@ -41,7 +41,7 @@ class AggregatorTest {
     }
 
     private static ZoneSnapshot.Code code(ZoneSnapshot.Series s, String text) {
-        return s.codes.stream().filter(c -> c.text.equals(text)).findFirst().orElseThrow();
+        return s.codes().stream().filter(c -> c.text.equals(text)).findFirst().orElseThrow();
     }
 
     @Test
@@ -169,7 +169,7 @@ class AggregatorTest {
         }
         a.flush();
         ZoneSnapshot.Series s = ZoneSnapshot.read(z, ScrapeFilter.NONE).series.get(0);
-        assertEquals(List.of("2xx", "3xx", "4xx", "5xx"), s.codes.stream().map(c -> c.text).toList());
+        assertEquals(List.of("2xx", "3xx", "4xx", "5xx"), s.codes().stream().map(c -> c.text).toList());
         assertEquals(2, code(s, "4xx").requests);
     }
 
@@ -198,10 +198,10 @@ class AggregatorTest {
         long total = 0;
         for (ZoneSnapshot.Series s : ZoneSnapshot.read(z, ScrapeFilter.NONE).series) {
             total += s.duration.count();
-            for (ZoneSnapshot.Code c : s.codes) {
+            for (ZoneSnapshot.Code c : s.codes()) {
                 total -= c.requests;
             }
-            assertEquals(s.duration.count(), s.codes.stream().mapToLong(c -> c.requests).sum());
+            assertEquals(s.duration.count(), s.codes().stream().mapToLong(c -> c.requests).sum());
         }
         assertEquals(0, total);
         assertEquals(1000, ZoneSnapshot.read(z, ScrapeFilter.NONE).series.stream()
@@ -278,7 +278,7 @@ class AggregatorTest {
         for (ZoneSnapshot.Series s : snap.series) {
             count += s.duration.count();
             upstream += s.upstream.count();
-            for (ZoneSnapshot.Code c : s.codes) {
+            for (ZoneSnapshot.Code c : s.codes()) {
                 requests += c.requests;
                 in += c.bytesIn;
                 out += c.bytesOut;

@@ -60,7 +60,7 @@ final class SimpleclientOracle {
         le[z.boundsMs.length] = "+Inf";
 
         for (ZoneSnapshot.Series s : z.series) {
-            for (ZoneSnapshot.Code c : s.codes) {
+            for (ZoneSnapshot.Code c : s.codes()) {
                 List<String> values = List.of(s.tag, s.vip, c.text);
                 requests.add(new Sample("nginx_ipng_requests_total", SERIES_CODE, values, c.requests));
                 bytesIn.add(new Sample("nginx_ipng_bytes_in_total", SERIES_CODE, values, c.bytesIn));
