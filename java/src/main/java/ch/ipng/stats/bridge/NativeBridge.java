@@ -68,7 +68,8 @@ public final class NativeBridge {
 
     private static void appendAnswer(byte[] b, int len) {
         if (answerAppend(b, len) != 0) {
-            throw new IllegalStateException("no memory for a scrape answer of more than " + len + " bytes");
+            throw new IllegalStateException("could not map memory for a scrape answer of "
+                + renderOut.written() + " bytes");
         }
     }
 

@@ -19,9 +19,6 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -525,6 +522,28 @@ class ScrapeSurfaceTest {
     }
 
     /** Status codes the flood locations return (one location each); all answer with a body. */
+    /** A location {@code /c/<code>} answering that code, for every flood code. */
+    private static String floodLocations() {
+        StringBuilder locations = new StringBuilder();
+        for (int c : floodCodes()) {
+            locations.append("location = /c/").append(c).append(" { return ").append(c).append(" \"x\"; }\n");
+        }
+        return locations.toString();
+    }
+
+    /** Every flood code on every VIP, three clients at a time. */
+    private void flood(List<String> vips) throws Exception {
+        List<Runnable> jobs = new ArrayList<>();
+        for (String v : vips) {
+            List<String> urls = new ArrayList<>();
+            for (int c : floodCodes()) {
+                urls.add("http://" + v + ":" + port + "/c/" + c);
+            }
+            jobs.add(() -> Traffic.get(urls));
+        }
+        Traffic.concurrently(jobs, 3);
+    }
+
     private static List<Integer> floodCodes() {
         List<Integer> codes = new ArrayList<>();
         for (int c = 200; c <= 599; c++) {
@@ -538,12 +557,8 @@ class ScrapeSurfaceTest {
 
     @Test
     void aFullZoneDropsNewKeysKeepsExistingKeysExactAndCountsFullEvents() throws Exception {
-        StringBuilder locations = new StringBuilder();
-        for (int c : floodCodes()) {
-            locations.append("location = /c/").append(c).append(" { return ").append(c).append(" \"x\"; }\n");
-        }
         List<String> vips = List.of("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "[::1]");
-        start("small:128k", "", locations.toString(), vips);
+        start("small:128k", "", floodLocations(), vips);
         List<Long> pids = nginx.workerPids();
         // 1. the existing keys: 3 codes on every VIP
         for (String v : vips) {
@@ -554,30 +569,13 @@ class ScrapeSurfaceTest {
         Map<String, Double> first = JsonScrape.flatten(text(null));
         assertEquals(0.0, first.get("zone_full_events"));
         // 2. far more new keys than the zone holds: every flood code on every VIP
-        ExecutorService pool = Executors.newFixedThreadPool(3);
-        try {
-            List<Future<?>> jobs = new ArrayList<>();
-            for (String v : vips) {
-                List<String> urls = new ArrayList<>();
-                for (int c : floodCodes()) {
-                    urls.add("http://" + v + ":" + port + "/c/" + c);
-                }
-                jobs.add(pool.submit(() -> Traffic.get(urls)));
-            }
-            for (Future<?> f : jobs) {
-                f.get();
-            }
-            // 3. the existing keys keep counting while the zone is full
-            jobs.clear();
-            for (String v : vips) {
-                jobs.add(pool.submit(() -> Traffic.get(urls(v, 30))));
-            }
-            for (Future<?> f : jobs) {
-                f.get();
-            }
-        } finally {
-            pool.shutdown();
+        flood(vips);
+        // 3. the existing keys keep counting while the zone is full
+        List<Runnable> again = new ArrayList<>();
+        for (String v : vips) {
+            again.add(() -> Traffic.get(urls(v, 30)));
         }
+        Traffic.concurrently(again, 3);
         Moment m = moment(null);
         assertAgree(m);
         Map<String, Double> flat = JsonScrape.flatten(m.text);
@@ -620,32 +618,15 @@ class ScrapeSurfaceTest {
      */
     @Test
     void aLargeAnswerStaysWholeWhileAnotherScrapeIsSent() throws Exception {
-        StringBuilder locations = new StringBuilder();
-        for (int c : floodCodes()) {
-            locations.append("location = /c/").append(c).append(" { return ").append(c).append(" \"x\"; }\n");
-        }
         List<String> vips = new ArrayList<>();
+        List<String> listens = new ArrayList<>();
         for (int i = 1; i <= 10; i++) {
-            vips.add("127.0.0." + i + " sndbuf=16k");
+            vips.add("127.0.0." + i);
+            listens.add("127.0.0." + i + " sndbuf=16k");
         }
-        start("ipng:4m", "", locations.toString(), vips, 1);
+        start("ipng:4m", "", floodLocations(), listens, 1);
         List<Long> pids = nginx.workerPids();
-        ExecutorService pool = Executors.newFixedThreadPool(3);
-        try {
-            List<Future<?>> jobs = new ArrayList<>();
-            for (String v : vips) {
-                List<String> urls = new ArrayList<>();
-                for (int c : floodCodes()) {
-                    urls.add("http://" + v.split(" ")[0] + ":" + port + "/c/" + c);
-                }
-                jobs.add(pool.submit(() -> Traffic.get(urls)));
-            }
-            for (Future<?> f : jobs) {
-                f.get();
-            }
-        } finally {
-            pool.shutdown();
-        }
+        flood(vips);
         Thread.sleep(400);
         try (java.net.Socket slow = new java.net.Socket()) {
             slow.setReceiveBufferSize(4096);

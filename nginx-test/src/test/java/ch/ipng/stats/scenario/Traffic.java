@@ -26,7 +26,12 @@ final class Traffic {
 
     /** Runs the jobs at once (several clients, so every worker gets some) and waits for all. */
     static void concurrently(List<Runnable> jobs) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(jobs.size());
+        concurrently(jobs, jobs.size());
+    }
+
+    /** Runs the jobs, {@code clients} at a time, and waits for all. */
+    static void concurrently(List<Runnable> jobs, int clients) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
         try {
             List<Future<?>> running = new ArrayList<>();
             for (Runnable j : jobs) {
