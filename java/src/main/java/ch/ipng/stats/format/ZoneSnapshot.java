@@ -194,8 +194,8 @@ public final class ZoneSnapshot {
                 zone.getDouble(off + SERIES_RATE_10S_OFFSET),
                 zone.getDouble(off + SERIES_RATE_60S_OFFSET),
             };
-            Series s = new Series(list.size(), tags[tagIndex], family, Vip.bytes(hi, lo), Vip.text(family, hi, lo), rates,
-                histogram(zone, zone.histogramOffset(i, 0), g.bucketCount),
+            Series s = new Series(list.size(), tags[tagIndex], family, Vip.bytes(hi, lo), Vip.text(family, hi, lo),
+                rates, histogram(zone, zone.histogramOffset(i, 0), g.bucketCount),
                 histogram(zone, zone.histogramOffset(i, 1), g.bucketCount));
             bySlot[i] = s;
             list.add(s);

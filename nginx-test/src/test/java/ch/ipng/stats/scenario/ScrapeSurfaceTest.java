@@ -81,7 +81,8 @@ class ScrapeSurfaceTest {
                     %s
                 }
             }
-            """.formatted(NginxConf.head("info").replace("worker_processes 2;", "worker_processes " + workers + ";"), zone, TestEnv.jar(), httpExtra, AccessLog.FORMAT, l, serverExtra));
+            """.formatted(NginxConf.head("info").replace("worker_processes 2;", "worker_processes " + workers + ";"),
+                zone, TestEnv.jar(), httpExtra, AccessLog.FORMAT, l, serverExtra));
         nginx.start();
     }
 
@@ -649,7 +650,8 @@ class ScrapeSurfaceTest {
             String head = text.substring(0, bodyAt);
             assertTrue(head.startsWith("HTTP/1.1 200 "), head);
             int bodyLength = response.length - bodyAt;
-            assertTrue(head.contains("Content-Length: " + bodyLength + "\r\n"), head + "(body: " + bodyLength + " bytes)");
+            assertTrue(head.contains("Content-Length: " + bodyLength + "\r\n"),
+                head + "(body: " + bodyLength + " bytes)");
             String body = text.substring(bodyAt);
             assertEqualsAccessLog(JsonScrape.flatten(new Scrape(body)), false);
             assertEquals("", promtool(body));
