@@ -44,7 +44,7 @@ public final class JsonFormat {
                 g.writeNumberField("rate_60s", s.rate60s);
                 g.writeObjectFieldStart("codes");
                 for (int k = s.codeFrom; k < s.codeTo; k++) {
-                    g.writeObjectFieldStart(z.codeText(k));
+                    g.writeObjectFieldStart(z.codeLabel(k));
                     g.writeNumberField("requests", z.codeRequests[k]);
                     g.writeNumberField("bytes_in", z.codeBytesIn[k]);
                     g.writeNumberField("bytes_out", z.codeBytesOut[k]);

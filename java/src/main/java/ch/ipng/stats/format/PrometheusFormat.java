@@ -179,7 +179,7 @@ public final class PrometheusFormat {
             ZoneSnapshot.Series s = z.series.get(i);
             for (int k = s.codeFrom; k < s.codeTo; k++) {
                 out.write(start);
-                out.write(z.codeTextBytes(k));
+                out.write(z.codeLabelBytes(k));
                 out.write(close);
                 value(values[k]);
             }

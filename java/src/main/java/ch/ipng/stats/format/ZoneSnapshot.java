@@ -103,7 +103,7 @@ public final class ZoneSnapshot {
         public List<Code> codes() {
             List<Code> out = new ArrayList<>(codeTo - codeFrom);
             for (int k = codeFrom; k < codeTo; k++) {
-                out.add(new Code(snapshot.codeStatus[k], snapshot.codeText(k), snapshot.codeRequests[k],
+                out.add(new Code(snapshot.codeStatus[k], snapshot.codeLabel(k), snapshot.codeRequests[k],
                     snapshot.codeBytesIn[k], snapshot.codeBytesOut[k]));
             }
             return out;
@@ -283,17 +283,17 @@ public final class ZoneSnapshot {
     }
 
     /** The {@code code} label of key {@code k}: {@code "404"}, or {@code "4xx"} in status-class mode. */
-    String codeText(int k) {
+    String codeLabel(int k) {
         int status = codeStatus[k];
         String[] texts = classes ? CLASS_TEXT : CODE_TEXT;
         return status < texts.length ? texts[status] : codeText(status, classes);
     }
 
-    /** {@link #codeText} as ASCII bytes, made once for every status a zone can hold in practice. */
-    byte[] codeTextBytes(int k) {
+    /** {@link #codeLabel} as ASCII bytes, made once for every status a zone can hold in practice. */
+    byte[] codeLabelBytes(int k) {
         int status = codeStatus[k];
         byte[][] bytes = classes ? CLASS_BYTES : CODE_BYTES;
-        return status < bytes.length ? bytes[status] : codeText(k).getBytes(StandardCharsets.US_ASCII);
+        return status < bytes.length ? bytes[status] : codeLabel(k).getBytes(StandardCharsets.US_ASCII);
     }
 
     private static final Comparator<Series> SERIES_ORDER = (a, b) -> {
