@@ -332,7 +332,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
 
     j->start = (*env)->GetStaticMethodID(env, cls, "start",
                    "(Ljava/nio/ByteBuffer;Ljava/nio/ByteBuffer;IJ"
-                   "[Ljava/lang/String;ILjava/lang/String;)Ljava/lang/String;");
+                   "[Ljava/lang/String;IJLjava/lang/String;)Ljava/lang/String;");
     j->drain = (*env)->GetStaticMethodID(env, cls, "drain", "(I)I");
     j->tick = (*env)->GetStaticMethodID(env, cls, "tick", "(I)I");
     j->scrape_begin = (*env)->GetStaticMethodID(env, cls, "scrapeBegin",
@@ -420,7 +420,8 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
                                          (jint) NGX_HTTP_IPNG_STATS_BATCH,
                                          (jlong)
                                          NGX_HTTP_IPNG_STATS_LAYOUT_SIGNATURE,
-                                         tags, (jint) ngx_worker, s);
+                                         tags, (jint) ngx_worker,
+                                         (jlong) ngx_pid, s);
 
     (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
 

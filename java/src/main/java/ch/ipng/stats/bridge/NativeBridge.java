@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
@@ -30,7 +31,15 @@ public final class NativeBridge {
     private static int recordCapacity;
     private static BuildInfo build;
     private static volatile String lastError;
-    private static LongSupplier epochSeconds = () -> System.currentTimeMillis() / 1000;
+    private static LongSupplier epochSeconds = new WallClock();
+
+    /*
+     * No lambdas or method references here (nor in what start() loads): the
+     * first use of each spins a class at run time (LambdaMetafactory), and
+     * those took about 15 of the 40 ms between loading this class and the
+     * end of start() in a worker's JVM start (-Xlog:class+load). The small
+     * classes at the end of this file load from the jar instead.
+     */
 
     /*
      * Rendering off the event loop (scrapeBegin/scrapeEnd): one daemon thread,
@@ -51,16 +60,17 @@ public final class NativeBridge {
      * Pacer; README, Performance, has the measurements).
      */
     static final int CHUNK = 1 << 16;
-    static volatile ByteSink.Overflow answer = NativeBridge::appendAnswer;
+    private static final ToC TO_C = new ToC();
+    static volatile ByteSink.Overflow answer = TO_C;
     private static final ByteSink renderOut = new ByteSink(CHUNK)
         .pacer(Pacer.fromSystemProperties())
-        .overflowTo((b, len) -> answer.take(b, len));
+        .overflowTo(new ToCurrentAnswer());
     /* the ticket whose answer C holds (0: none), and its length */
     private static volatile int renderedTicket;
     private static volatile int renderedLength;
     private static volatile String renderError;
     private static int ticket;
-    static volatile IntConsumer done = NativeBridge::notifyDone;
+    static volatile IntConsumer done = TO_C;
 
     private static native void notifyDone(int ticket);
 
@@ -80,7 +90,7 @@ public final class NativeBridge {
      * 12,000-key scrapes).
      */
     static final long TRIM_SECONDS = 5;
-    static volatile Runnable trimHeap = NativeBridge::trimNativeHeap;
+    static volatile Runnable trimHeap = TO_C;
 
     private static native void trimNativeHeap();
 
@@ -97,12 +107,14 @@ public final class NativeBridge {
 
     /**
      * Validates the layout signature and the zone header, interns the source
-     * tags and sets up this worker's private table.
+     * tags and sets up this worker's private table. {@code pid} is the
+     * worker's, from C (ProcessHandle.current() would cost the JVM start 11
+     * ms: its class initialization spins lambdas).
      *
      * @return null on success, else a one-line reason (counting stays off)
      */
     public static String start(ByteBuffer zoneBuffer, ByteBuffer recordBuffer, int capacity,
-                               long layoutSignature, String[] sourceTags, int workerId,
+                               long layoutSignature, String[] sourceTags, int workerId, long pid,
                                String nginxVersion) {
         try {
             if (layoutSignature != RecordDescriptor.LAYOUT_SIGNATURE) {
@@ -121,7 +133,7 @@ public final class NativeBridge {
             for (int i = 0; i < sourceTags.length; i++) {
                 tagBySource[i] = sourceTags[i] == null ? -1 : z.internTag(sourceTags[i]);
             }
-            z.registerWorker(workerId, ProcessHandle.current().pid());
+            z.registerWorker(workerId, pid);
             ByteBuffer r = recordBuffer.duplicate().order(ByteOrder.nativeOrder());
             r.clear();
             records = r;
@@ -130,13 +142,9 @@ public final class NativeBridge {
             build = BuildInfo.of(nginxVersion);
             zone = z;
             if (renderer == null) {
-                ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1, run -> {
-                    Thread t = new Thread(run, "ipng-render");
-                    t.setDaemon(true);
-                    return t;
-                });
+                ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1, new RenderThread());
                 pool.prestartAllCoreThreads();    // now, under C's blocked signal mask
-                pool.scheduleWithFixedDelay(NativeBridge::trim, TRIM_SECONDS, TRIM_SECONDS, TimeUnit.SECONDS);
+                pool.scheduleWithFixedDelay(new Trim(), TRIM_SECONDS, TRIM_SECONDS, TimeUnit.SECONDS);
                 renderer = pool;
             }
             lastError = null;
@@ -207,23 +215,9 @@ public final class NativeBridge {
             aggregator.flush();
             zone.tick(epochSeconds.getAsLong());
             int t = ++ticket > 0 ? ticket : (ticket = 1);
-            SharedZone z = zone;
-            BuildInfo b = build;
             renderedTicket = 0;
             renderError = null;
-            renderer.execute(() -> {
-                try {
-                    Scrape.render(renderOut, z, b, args, accept);
-                    renderOut.flush();
-                    z.recordScrape(System.nanoTime() - start);
-                    renderedLength = Math.toIntExact(renderOut.written());
-                    renderedTicket = t;
-                } catch (Throwable e) {
-                    renderError = describe(e);
-                } finally {
-                    done.accept(t);
-                }
-            });
+            renderer.execute(new Render(t, zone, build, args, accept, start));
             return t;
         } catch (Throwable t) {
             fail(describe(t));
@@ -295,7 +289,90 @@ public final class NativeBridge {
         records = null;
         recordCapacity = 0;
         lastError = null;
-        epochSeconds = () -> System.currentTimeMillis() / 1000;
-        answer = NativeBridge::appendAnswer;
+        epochSeconds = new WallClock();
+        answer = TO_C;
+    }
+
+    /** One scrape's rendering, on the render thread. */
+    private static final class Render implements Runnable {
+        private final int ticket;
+        private final SharedZone zone;
+        private final BuildInfo build;
+        private final byte[] args;
+        private final byte[] accept;
+        private final long start;
+
+        Render(int ticket, SharedZone zone, BuildInfo build, byte[] args, byte[] accept, long start) {
+            this.ticket = ticket;
+            this.zone = zone;
+            this.build = build;
+            this.args = args;
+            this.accept = accept;
+            this.start = start;
+        }
+
+        @Override
+        public void run() {
+            try {
+                Scrape.render(renderOut, zone, build, args, accept);
+                renderOut.flush();
+                zone.recordScrape(System.nanoTime() - start);
+                renderedLength = Math.toIntExact(renderOut.written());
+                renderedTicket = ticket;
+            } catch (Throwable e) {
+                renderError = describe(e);
+            } finally {
+                done.accept(ticket);
+            }
+        }
+    }
+
+    /** The calls into C: the render's completion, its answer's chunks, the heap trim. */
+    private static final class ToC implements IntConsumer, ByteSink.Overflow, Runnable {
+        @Override
+        public void accept(int ticket) {
+            notifyDone(ticket);
+        }
+
+        @Override
+        public void take(byte[] b, int len) {
+            appendAnswer(b, len);
+        }
+
+        @Override
+        public void run() {
+            trimNativeHeap();
+        }
+    }
+
+    /** The render buffer's overflow: whatever {@link #answer} is now (tests replace it). */
+    private static final class ToCurrentAnswer implements ByteSink.Overflow {
+        @Override
+        public void take(byte[] b, int len) {
+            answer.take(b, len);
+        }
+    }
+
+    private static final class RenderThread implements ThreadFactory {
+        @Override
+        public Thread newThread(Runnable run) {
+            Thread t = new Thread(run, "ipng-render");
+            t.setDaemon(true);
+            return t;
+        }
+    }
+
+    private static final class Trim implements Runnable {
+        @Override
+        public void run() {
+            trim();
+        }
+    }
+
+    private static final class WallClock implements LongSupplier {
+        @Override
+        public long getAsLong() {
+            return System.currentTimeMillis() / 1000;
+        }
     }
 }

@@ -24,8 +24,28 @@ import java.util.function.LongSupplier;
  */
 public final class Pacer {
 
+    /*
+     * The real clock and sleep, as a class rather than two method references:
+     * each first use of a lambda spins a class at run time, and those made up
+     * most of the 20 ms the worker's JVM spent in NativeBridge's start
+     * (-Xlog:class+load); see NativeBridge.
+     */
+    private static final class SystemTime implements LongSupplier, LongConsumer {
+        @Override
+        public long getAsLong() {
+            return System.nanoTime();
+        }
+
+        @Override
+        public void accept(long nanos) {
+            LockSupport.parkNanos(nanos);
+        }
+    }
+
+    private static final SystemTime SYSTEM_TIME = new SystemTime();
+
     /** Never pauses: renders outside the worker (tests, JMH, the exec-style check). */
-    public static final Pacer NONE = new Pacer(0, 0, System::nanoTime, n -> { });
+    public static final Pacer NONE = new Pacer(0, 0, SYSTEM_TIME, SYSTEM_TIME);
 
     private final long sliceNanos;
     private final long pauseNanos;
@@ -68,7 +88,7 @@ public final class Pacer {
 
     /** Pauses {@code pauseNanos} after every {@code sliceNanos} of running time; 0 slice: never. */
     public Pacer(long sliceNanos, long pauseNanos) {
-        this(sliceNanos, pauseNanos, System::nanoTime, LockSupport::parkNanos);
+        this(sliceNanos, pauseNanos, SYSTEM_TIME, SYSTEM_TIME);
     }
 
     /** With a clock and a sleep of one's own (tests). */

@@ -16,6 +16,8 @@ import org.junit.jupiter.api.Test;
 class NativeBridgeTest {
 
     private static final String[] TAGS = {"direct", "mg1"};
+    /* the worker pid C passes; any value, the zone only records it */
+    private static final long PID = 4242;
 
     @AfterEach
     void reset() {
@@ -23,7 +25,7 @@ class NativeBridgeTest {
     }
 
     private static ByteBuffer start(ByteBuffer zone, ByteBuffer records) {
-        assertNull(NativeBridge.start(zone, records, 256, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, 1, "1.22.1"));
+        assertNull(NativeBridge.start(zone, records, 256, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, 1, PID, "1.22.1"));
         return records;
     }
 
@@ -35,7 +37,7 @@ class NativeBridgeTest {
     void hasExactlyTheJniSignaturesOfTheContract() throws Exception {
         Class<?> c = NativeBridge.class;
         assertEquals(String.class, c.getMethod("start", ByteBuffer.class, ByteBuffer.class, int.class, long.class,
-            String[].class, int.class, String.class).getReturnType());
+            String[].class, int.class, long.class, String.class).getReturnType());
         assertEquals(int.class, c.getMethod("drain", int.class).getReturnType());
         assertEquals(int.class, c.getMethod("tick", int.class).getReturnType());
         assertEquals(byte[].class, c.getMethod("scrape", int.class, byte[].class, byte[].class).getReturnType());
@@ -53,7 +55,7 @@ class NativeBridgeTest {
     @Test
     void rejectsLayoutSignatureMismatch() {
         String err = NativeBridge.start(TestZones.buffer(1 << 20), TestZones.records(256), 256,
-            RecordDescriptor.LAYOUT_SIGNATURE + 1, TAGS, 0, "1.22.1");
+            RecordDescriptor.LAYOUT_SIGNATURE + 1, TAGS, 0, PID, "1.22.1");
         assertNotNull(err);
         assertTrue(err.contains("record layout mismatch"), err);
         assertEquals(err, NativeBridge.lastError());
@@ -64,7 +66,7 @@ class NativeBridgeTest {
         ByteBuffer zone = TestZones.buffer(1 << 20);
         zone.putInt(LAYOUT_VERSION_OFFSET, 9);
         String err = NativeBridge.start(zone, TestZones.records(256), 256, RecordDescriptor.LAYOUT_SIGNATURE,
-            TAGS, 0, "1.22.1");
+            TAGS, 0, PID, "1.22.1");
         assertEquals("zone layout version is 9, this jar speaks 1", err);
         assertEquals(0, zone.getLong(TAGS_USED_OFFSET));
         assertEquals(0, zone.getLong(TAG_TABLE_OFFSET));
@@ -147,7 +149,7 @@ class NativeBridgeTest {
     void aLargeAnswerReachesCInChunksAndWhole() throws Exception {
         ByteBuffer records = TestZones.records(4096);
         assertNull(NativeBridge.start(TestZones.buffer(4 << 20), records, 4096, RecordDescriptor.LAYOUT_SIGNATURE,
-            TAGS, 1, "1.22.1"));
+            TAGS, 1, PID, "1.22.1"));
         java.util.concurrent.BlockingQueue<Integer> finished = new java.util.concurrent.LinkedBlockingQueue<>();
         java.util.List<Integer> chunks = new java.util.ArrayList<>();
         java.io.ByteArrayOutputStream collected = new java.io.ByteArrayOutputStream();
@@ -215,7 +217,7 @@ class NativeBridgeTest {
         TestZones.record(records, 0, 0, "192.0.2.1", 200, 0, 0, 1, -1);
         assertEquals(0, NativeBridge.exit(1));
         assertEquals(1, zone.getLong(CODE_KEYS_USED_OFFSET));
-        assertEquals(ProcessHandle.current().pid(), zone.getLong(WORKER_TABLE_OFFSET + WORKER_ENTRY_LENGTH
+        assertEquals(PID, zone.getLong(WORKER_TABLE_OFFSET + WORKER_ENTRY_LENGTH
             + WORKER_PID_OFFSET));
     }
 }
