@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import ch.ipng.stats.layout.RecordDescriptor;
 import ch.ipng.stats.testing.TestZones;
+import ch.ipng.stats.zone.SharedZone;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -50,6 +53,30 @@ class NativeBridgeTest {
                 assertTrue(Modifier.isStatic(m.getModifiers()), m.getName());
             }
         }
+    }
+
+    /**
+     * The classes a worker's start() loads use no lambda or method reference:
+     * each first use spins a class through LambdaMetafactory, which cost the
+     * JVM start ~15 ms (README, Performance). A class that uses one names
+     * LambdaMetafactory in its constant pool.
+     */
+    @Test
+    void theStartPathSpinsNoLambdaClasses() throws Exception {
+        List<Class<?>> loaded = new ArrayList<>(List.of(NativeBridge.class, ch.ipng.stats.format.Pacer.class,
+            ch.ipng.stats.format.ByteSink.class, ch.ipng.stats.format.BuildInfo.class, SharedZone.class,
+            ch.ipng.stats.zone.ZoneGeometry.class, ch.ipng.stats.zone.ZoneHash.class,
+            ch.ipng.stats.aggregate.Aggregator.class));
+        loaded.addAll(List.of(NativeBridge.class.getDeclaredClasses()));
+        loaded.addAll(List.of(ch.ipng.stats.format.Pacer.class.getDeclaredClasses()));
+        for (Class<?> c : loaded) {
+            String file = "/" + c.getName().replace('.', '/') + ".class";
+            try (java.io.InputStream in = c.getResourceAsStream(file)) {
+                String bytes = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertFalse(bytes.contains("LambdaMetafactory"), c.getName() + " uses a lambda");
+            }
+        }
+        assertTrue(loaded.size() > 10, loaded.toString());
     }
 
     @Test
