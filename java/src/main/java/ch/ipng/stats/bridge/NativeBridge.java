@@ -61,10 +61,9 @@ public final class NativeBridge {
      */
     static final int CHUNK = 1 << 16;
     private static final ToC TO_C = new ToC();
+    /* where renderOut's chunks go, set at each render (tests replace it) */
     static volatile ByteSink.Overflow answer = TO_C;
-    private static final ByteSink renderOut = new ByteSink(CHUNK)
-        .pacer(Pacer.fromSystemProperties())
-        .overflowTo(new ToCurrentAnswer());
+    private static final ByteSink renderOut = new ByteSink(CHUNK).pacer(Pacer.fromSystemProperties());
     /* the ticket whose answer C holds (0: none), and its length */
     private static volatile int renderedTicket;
     private static volatile int renderedLength;
@@ -314,6 +313,7 @@ public final class NativeBridge {
         @Override
         public void run() {
             try {
+                renderOut.overflowTo(answer);
                 Scrape.render(renderOut, zone, build, args, accept);
                 renderOut.flush();
                 zone.recordScrape(System.nanoTime() - start);
@@ -342,14 +342,6 @@ public final class NativeBridge {
         @Override
         public void run() {
             trimNativeHeap();
-        }
-    }
-
-    /** The render buffer's overflow: whatever {@link #answer} is now (tests replace it). */
-    private static final class ToCurrentAnswer implements ByteSink.Overflow {
-        @Override
-        public void take(byte[] b, int len) {
-            answer.take(b, len);
         }
     }
 

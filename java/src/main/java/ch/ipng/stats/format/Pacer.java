@@ -26,9 +26,8 @@ public final class Pacer {
 
     /*
      * The real clock and sleep, as a class rather than two method references:
-     * each first use of a lambda spins a class at run time, and those made up
-     * most of the 20 ms the worker's JVM spent in NativeBridge's start
-     * (-Xlog:class+load); see NativeBridge.
+     * each first use of a lambda spins a class at run time, which the worker's
+     * JVM start pays for (see NativeBridge).
      */
     private static final class SystemTime implements LongSupplier, LongConsumer {
         @Override
