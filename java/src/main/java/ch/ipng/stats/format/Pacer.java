@@ -22,7 +22,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Not thread-safe: one render at a time, like {@link ByteSink}.
  */
-public final class Pacer {
+public final class Pacer implements Runnable {
 
     /*
      * The real clock and sleep, as a class rather than two method references:
@@ -115,6 +115,12 @@ public final class Pacer {
             pauses++;
             sliceStart = clock.getAsLong();
         }
+    }
+
+    /** {@link #check}: what the zone calls while it walks its tables for a render. */
+    @Override
+    public void run() {
+        check();
     }
 
     /** How many pauses this pacer has made (tests, diagnostics). */

@@ -160,24 +160,21 @@ public final class ZoneSnapshot {
     public final long[] workerFlushes;
     public final SelfHistogram[] workerFlushDurations;
 
-    /** Slots read between two {@link Pacer#check}s. */
-    private static final int PACE_SLOTS = 1024;
+    /** Keys read between two {@link Pacer#check}s. */
+    private static final int PACE_KEYS = 1024;
 
     private ZoneSnapshot(SharedZone zone, ScrapeFilter filter, Pacer pacer) {
         ZoneGeometry g = zone.geometry();
         boundsMs = zone.bounds();
         classes = zone.statusMode() == STATUS_MODE_CLASSES;
         byte[][] tags = new byte[TAG_CAPACITY][];
-        Series[] bySlot = new Series[g.seriesCapacity];
+        // the claimed slots, kept by the zone between scrapes (a walk of the tables only after new keys)
+        long[] slots = zone.claimedSeries(pacer);
+        Series[] kept = new Series[slots.length];
         List<Series> list = new ArrayList<>();
-        for (int i = 0; i < g.seriesCapacity; i++) {
-            if ((i & (PACE_SLOTS - 1)) == 0) {
-                pacer.check();
-            }
+        for (int j = 0; j < slots.length; j++) {
+            int i = (int) slots[j];
             long state = zone.seriesStateAt(i);
-            if (!SharedZone.isReady(state)) {
-                continue;
-            }
             int tagIndex = (int) (state >>> 8 & 0xff);
             int family = (int) (state & 0xff);
             if (tags[tagIndex] == null) {
@@ -197,40 +194,24 @@ public final class ZoneSnapshot {
             Series s = new Series(list.size(), tags[tagIndex], family, Vip.bytes(hi, lo), Vip.text(family, hi, lo),
                 rates, histogram(zone, zone.histogramOffset(i, 0), g.bucketCount),
                 histogram(zone, zone.histogramOffset(i, 1), g.bucketCount));
-            bySlot[i] = s;
+            kept[j] = s;
             list.add(s);
         }
         /*
-         * The codes of the series kept, each as one long: series ordinal, then
-         * status, then slot, so that one sort of primitives groups them by
-         * series and orders each group by status. A zone is at most 2 GB, so
-         * slot < 2^25 and ordinal < 2^22: with 16 bits of status, 63 bits.
+         * The codes come by series slot, then status: walked beside the series
+         * slots (also ascending), the codes of each series kept are one run,
+         * in series order, by status. One pass counts, one fills.
          */
-        int slotBits = 32 - Integer.numberOfLeadingZeros(g.codeCapacity);
-        int ordinalShift = slotBits + 16;
+        long[] codes = list.isEmpty() ? new long[0] : zone.claimedCodes(pacer);
+        int slotBits = zone.codeSlotBits();
         long slotMask = (1L << slotBits) - 1;
-        // sized by the zone's count of claimed keys (more may be claimed meanwhile: then it grows)
-        long[] keys = new long[(int) Math.min(g.codeCapacity, zone.codesUsed()) + 16];
         int n = 0;
-        for (int i = 0; i < g.codeCapacity && !list.isEmpty(); i++) {
-            if ((i & (PACE_SLOTS - 1)) == 0) {
-                pacer.check();
+        int[] walk = {0};
+        for (long code : codes) {
+            if (seriesOf(code >>> slotBits, slots, kept, walk) != null) {
+                n++;
             }
-            long key = zone.codeKeyAt(i);
-            if (key == 0) {
-                continue;
-            }
-            long slot = (key >>> 16) - 1;
-            if (slot < 0 || slot >= g.seriesCapacity || bySlot[(int) slot] == null) {
-                continue;
-            }
-            if (n == keys.length) {
-                keys = Arrays.copyOf(keys, n * 2);
-            }
-            keys[n++] = (long) bySlot[(int) slot].ordinal << ordinalShift | (key & 0xffff) << slotBits | i;
         }
-        Arrays.sort(keys, 0, n);
-        pacer.check();
         codeStatus = new int[n];
         codeRequests = new long[n];
         codeBytesIn = new long[n];
@@ -238,20 +219,26 @@ public final class ZoneSnapshot {
         for (Series x : list) {
             x.snapshot = this;
         }
-        for (int k = 0; k < n; k++) {
-            if ((k & (PACE_SLOTS - 1)) == 0) {
+        walk[0] = 0;
+        for (int k = 0, at = 0; k < codes.length; k++) {
+            if ((k & (PACE_KEYS - 1)) == 0) {
                 pacer.check();
             }
-            Series x = list.get((int) (keys[k] >>> ordinalShift));
-            if (x.codeTo == 0) {
-                x.codeFrom = k;
+            long key = codes[k] >>> slotBits;
+            Series x = seriesOf(key, slots, kept, walk);
+            if (x == null) {
+                continue;
             }
-            x.codeTo = k + 1;
-            int off = g.codeOffset((int) (keys[k] & slotMask));
-            codeStatus[k] = (int) (keys[k] >>> slotBits) & 0xffff;
-            codeRequests[k] = zone.getVolatile(off + CODE_REQUESTS_OFFSET);
-            codeBytesIn[k] = zone.getVolatile(off + CODE_BYTES_IN_OFFSET);
-            codeBytesOut[k] = zone.getVolatile(off + CODE_BYTES_OUT_OFFSET);
+            if (x.codeTo == 0) {
+                x.codeFrom = at;
+            }
+            x.codeTo = at + 1;
+            int off = g.codeOffset((int) (codes[k] & slotMask));
+            codeStatus[at] = (int) (key & 0xffff);
+            codeRequests[at] = zone.getVolatile(off + CODE_REQUESTS_OFFSET);
+            codeBytesIn[at] = zone.getVolatile(off + CODE_BYTES_IN_OFFSET);
+            codeBytesOut[at] = zone.getVolatile(off + CODE_BYTES_OUT_OFFSET);
+            at++;
         }
         list.sort(SERIES_ORDER);
         pacer.check();
@@ -271,6 +258,22 @@ public final class ZoneSnapshot {
                     off + WORKER_FLUSH_SUM_NANOS_OFFSET, off + WORKER_FLUSHES_OFFSET);
             }
         }
+    }
+
+    /**
+     * The series kept for a code key, or null: {@code at[0]} walks the
+     * ascending series slots and only moves forward, as the codes come by
+     * series slot (a code whose series was claimed after the series list was
+     * taken has no entry and is left out, as if claimed after the scrape).
+     */
+    private static Series seriesOf(long key, long[] slots, Series[] kept, int[] at) {
+        long slot = (key >>> 16) - 1;
+        int j = at[0];
+        while (j < slots.length && slots[j] < slot) {
+            j++;
+        }
+        at[0] = j;
+        return j < slots.length && slots[j] == slot ? kept[j] : null;
     }
 
     public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter) {

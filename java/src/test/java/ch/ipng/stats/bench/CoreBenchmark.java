@@ -30,7 +30,9 @@ import org.openjdk.jmh.annotations.State;
  * <li>{@link #renderPrometheus}, {@link #renderOpenMetrics}, {@link #renderJson}:
  *     one scrape's rendering of all 12,000 keys (snapshot read included)
  *     in 64 KB chunks copied out to native memory, as the render thread
- *     hands them to C.</li>
+ *     hands them to C;</li>
+ * <li>{@link #rateTick}: the once-a-second EWMA tick over the zone's series,
+ *     which one worker runs on its event loop.</li>
  * </ul>
  * Run with {@code bench/jmh.sh} (see README, "Performance").
  */
@@ -173,6 +175,23 @@ public class CoreBenchmark {
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public void flushAllKeys(FlushState s) {
         s.aggregator.flush();
+    }
+
+    @State(Scope.Thread)
+    public static class TickState {
+        SharedZone zone;
+        long second = 1_800_000_000L;
+
+        @Setup(Level.Trial)
+        public void setup() {
+            zone = fullZone();
+        }
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public boolean rateTick(TickState s) {
+        return s.zone.tick(++s.second);
     }
 
     @Benchmark

@@ -2,6 +2,9 @@ package ch.ipng.stats.format;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import static ch.ipng.stats.layout.ZoneDescriptor.SERIES_ADDR_HI_OFFSET;
+import static ch.ipng.stats.layout.ZoneDescriptor.SERIES_USED_OFFSET;
+
 import ch.ipng.stats.aggregate.Aggregator;
 import ch.ipng.stats.testing.TestZones;
 import ch.ipng.stats.zone.SharedZone;
@@ -112,5 +115,45 @@ class ZoneSnapshotTest {
         assertEquals(1, only.series.size());
         assertEquals(List.of(200, 404), only.series.get(0).codes().stream().map(c -> c.status).toList());
         assertEquals(2, only.codeStatus.length, "only the codes of the series kept");
+    }
+
+    /**
+     * A series claimed after the scrape took the series list (here: written
+     * without moving SERIES_USED, so the kept list lacks it) and a code of it
+     * claimed before the code list: that code is left out, and the series on
+     * both sides of its slot keep exactly their own codes.
+     */
+    @Test
+    void aCodeOfASeriesMissingFromTheListIsLeftOutAndTheOthersKeepTheirs() {
+        ByteBuffer b = TestZones.buffer(1 << 20);
+        SharedZone z = TestZones.open(b);
+        int tag = z.internTag("mg1");
+        int[] slots = new int[3];
+        int claimed = 0;
+        for (long addr = 1; claimed < 2; addr++) {     // two series with a free slot between them
+            int s = z.findOrClaimSeries(tag, 4, addr, 0);
+            if (claimed == 0 || s > slots[0] + 1 && z.seriesStateAt(slots[0] + 1) == 0) {
+                slots[claimed++] = s;
+            }
+        }
+        int late = slots[0] + 1;
+        z.findOrClaimCode(slots[0], 200);
+        z.findOrClaimCode(slots[1], 404);
+        assertEquals(2, ZoneSnapshot.read(z, ScrapeFilter.NONE).codeStatus.length);
+
+        b.putLong(z.geometry().seriesOffset(late) + SERIES_ADDR_HI_OFFSET, 99);
+        b.putLong(z.geometry().seriesOffset(late), SharedZone.seriesState(tag, 4));
+        z.findOrClaimCode(late, 503);
+        ZoneSnapshot snapshot = ZoneSnapshot.read(z, ScrapeFilter.NONE);
+        assertEquals(2, snapshot.series.size());
+        Map<String, List<Integer>> codes = new TreeMap<>();
+        for (ZoneSnapshot.Series s : snapshot.series) {
+            codes.put(s.vip, s.codes().stream().map(c -> c.status).toList());
+        }
+        assertEquals(2, snapshot.codeStatus.length, codes.toString());
+        assertEquals(List.of(List.of(200), List.of(404)), new ArrayList<>(codes.values()), codes.toString());
+
+        z.add(SERIES_USED_OFFSET, 1);                 // its claim counted: the next scrape lists it
+        assertEquals(3, ZoneSnapshot.read(z, ScrapeFilter.NONE).series.size());
     }
 }

@@ -174,6 +174,76 @@ class SharedZoneTest {
         assertEquals(s, z.findOrClaimSeries(1, 4, 7, 0));
     }
 
+    /** The claimed-slot lists as (series slot, status) pairs, to compare with what was claimed. */
+    private static java.util.List<String> claimedKeys(SharedZone z) {
+        java.util.List<String> keys = new java.util.ArrayList<>();
+        for (long e : z.claimedCodes(SharedZone.NO_PAUSE)) {
+            long key = e >>> z.codeSlotBits();
+            int slot = (int) (e & ((1L << z.codeSlotBits()) - 1));
+            assertEquals(key, z.codeKeyAt(slot), "entry names its slot");
+            keys.add(((key >>> 16) - 1) + "/" + (key & 0xffff));
+        }
+        return keys;
+    }
+
+    @Test
+    void claimedListsAreKeptUntilAKeyIsClaimedAndComeBySeriesThenStatus() {
+        SharedZone z = TestZones.zone(SMALL);
+        int a = z.findOrClaimSeries(1, 4, 0x0a, 0);
+        int b = z.findOrClaimSeries(1, 6, 0x0b, 0x1);
+        z.findOrClaimCode(b, 503);
+        z.findOrClaimCode(a, 404);
+        z.findOrClaimCode(b, 200);
+        long[] series = z.claimedSeries(SharedZone.NO_PAUSE);
+        assertArrayEquals(new long[] {Math.min(a, b), Math.max(a, b)}, series);
+        java.util.List<String> want = a < b
+            ? java.util.List.of(a + "/404", b + "/200", b + "/503")
+            : java.util.List.of(b + "/200", b + "/503", a + "/404");
+        assertEquals(want, claimedKeys(z));
+        assertSame(series, z.claimedSeries(SharedZone.NO_PAUSE), "no claim since: the list is kept");
+        assertSame(z.claimedCodes(SharedZone.NO_PAUSE), z.claimedCodes(SharedZone.NO_PAUSE));
+
+        z.findOrClaimCode(a, 200);
+        assertTrue(claimedKeys(z).contains(a + "/200"), "a new code is listed");
+        int c = z.findOrClaimSeries(2, 4, 0x0c, 0);
+        assertEquals(3, z.claimedSeries(SharedZone.NO_PAUSE).length, "a new series is listed");
+        assertTrue(java.util.Arrays.stream(z.claimedSeries(SharedZone.NO_PAUSE)).anyMatch(x -> x == c));
+    }
+
+    /**
+     * A claimer between its reservation (USED + 1) and its claim: a walk then
+     * finds fewer keys than USED counts and must not be kept, or the key
+     * claimed right after would never be listed (USED does not move again).
+     */
+    @Test
+    void aWalkThatMeetsAClaimInFlightIsNotKept() {
+        ByteBuffer b = TestZones.buffer(SMALL);
+        SharedZone z = TestZones.open(b);
+        int s = z.findOrClaimSeries(1, 4, 0x0a, 0);
+        z.findOrClaimCode(s, 200);
+        assertEquals(1, z.claimedCodes(SharedZone.NO_PAUSE).length);
+
+        z.add(CODE_KEYS_USED_OFFSET, 1);            // reserved, not claimed yet
+        assertEquals(1, z.claimedCodes(SharedZone.NO_PAUSE).length);
+        int free = ZoneHash.index(ZoneHash.code(SharedZone.codeKey(s, 404)), z.geometry().codeCapacity);
+        while (z.codeKeyAt(free) != 0) {
+            free = (free + 1) % z.geometry().codeCapacity;
+        }
+        b.putLong(z.geometry().codeOffset(free), SharedZone.codeKey(s, 404));   // the claim lands
+        assertEquals(java.util.List.of(s + "/200", s + "/404"), claimedKeys(z));
+        assertEquals(free, z.findOrClaimCode(s, 404), "the zone finds it where it landed");
+
+        z.add(SERIES_USED_OFFSET, 1);                // the same for a series
+        assertEquals(1, z.claimedSeries(SharedZone.NO_PAUSE).length);
+        int home = ZoneHash.index(ZoneHash.series(1, 4, 0x0b, 0), z.geometry().seriesCapacity);
+        while (z.seriesStateAt(home) != SERIES_EMPTY) {
+            home = (home + 1) % z.geometry().seriesCapacity;
+        }
+        b.putLong(z.geometry().seriesOffset(home) + SERIES_ADDR_HI_OFFSET, 0x0b);
+        b.putLong(z.geometry().seriesOffset(home), SharedZone.seriesState(1, 4));
+        assertEquals(2, z.claimedSeries(SharedZone.NO_PAUSE).length);
+    }
+
     @Test
     void bytesUsedCountsNginxPartHeaderTablesAndClaimedSlots() {
         ByteBuffer b = TestZones.buffer(SMALL, SMALL + 8192, STATUS_MODE_EXACT, TestZones.DEFAULT_BOUNDS);
