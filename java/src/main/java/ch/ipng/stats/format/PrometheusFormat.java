@@ -30,8 +30,10 @@ public final class PrometheusFormat {
     private static final byte[] TOTAL = ascii("_total");
     private static final byte[] NONE = new byte[0];
     private static final byte[] CODE_START = ascii(",code=\"");
-    private static final byte[] CODE_END_004 = ascii("\",} ");
-    private static final byte[] CODE_END_OPENMETRICS = ascii("\"} ");
+    private static final byte[] LE_START = ascii(",le=\"");
+    /* the end of a label set whose last value is written apart: a code or an le */
+    private static final byte[] VALUE_END_004 = ascii("\",} ");
+    private static final byte[] VALUE_END_OPENMETRICS = ascii("\"} ");
     private static final byte[] LE = ascii("le");
     private static final byte[] INF = ascii("+Inf");
     private static final byte[] EOF = ascii("# EOF\n");
@@ -167,34 +169,37 @@ public final class PrometheusFormat {
     /**
      * requests (0), bytes in (1) or bytes out (2) of every (series, code):
      * the hot loop of a large scrape, so each series' line start
-     * {@code name_total{labels,code="} is made once and each line is three
-     * copies and a number (what {@link #open} writes, in fewer pieces).
+     * {@code name_total{labels,code="} is made once and each line is one
+     * {@link ByteSink#writeCountLine} (what {@link #open} and
+     * {@link #value(long)} write, in one piece).
      */
     private void codes(Family f, ZoneSnapshot z, byte[][] labels, int which) {
         header(f);
-        byte[] close = openMetrics ? CODE_END_OPENMETRICS : CODE_END_004;
+        byte[] close = openMetrics ? VALUE_END_OPENMETRICS : VALUE_END_004;
         long[] values = which == 0 ? z.codeRequests : which == 1 ? z.codeBytesIn : z.codeBytesOut;
         for (int i = 0; i < labels.length; i++) {
-            byte[] start = lineStart(f, labels[i]);
+            byte[] start = concat(f.name, f.suffix, LABELS_START, labels[i], CODE_START);
             ZoneSnapshot.Series s = z.series.get(i);
             for (int k = s.codeFrom; k < s.codeTo; k++) {
-                out.write(start);
-                out.write(z.codeLabelBytes(k));
-                out.write(close);
-                value(values[k]);
+                out.writeCountLine(start, z.codeLabelBytes(k), close, values[k]);
             }
         }
     }
 
-    /** {@code name_total{labels,code="}. */
-    private static byte[] lineStart(Family f, byte[] labels) {
-        byte[] start = new byte[f.name.length + f.suffix.length + 1 + labels.length + CODE_START.length];
+    private static final byte[] LABELS_START = {'{'};
+
+    private static byte[] concat(byte[]... parts) {
+        int n = 0;
+        for (byte[] part : parts) {
+            n += part.length;
+        }
+        byte[] all = new byte[n];
         int at = 0;
-        for (byte[] part : new byte[][] {f.name, f.suffix, {'{'}, labels, CODE_START}) {
-            System.arraycopy(part, 0, start, at, part.length);
+        for (byte[] part : parts) {
+            System.arraycopy(part, 0, all, at, part.length);
             at += part.length;
         }
-        return start;
+        return all;
     }
 
     private void rates(Family f, ZoneSnapshot z, byte[][] labels, int which) {
@@ -207,9 +212,11 @@ public final class PrometheusFormat {
     }
 
     private void histogram(Family f, byte[] labels, byte[][] le, ZoneSnapshot.Histogram h) {
+        // name_bucket{labels,le=" made once, then each bound and count as one line (see codes)
+        byte[] start = concat(f.name, BUCKET, LABELS_START, labels, LE_START);
+        byte[] close = openMetrics ? VALUE_END_OPENMETRICS : VALUE_END_004;
         for (int b = 0; b < le.length; b++) {
-            open(f, BUCKET, labels, LE, le[b]);
-            value(h.cumulative[b]);
+            out.writeCountLine(start, le[b], close, h.cumulative[b]);
         }
         open(f, COUNT, labels, null, null);
         value(h.count());

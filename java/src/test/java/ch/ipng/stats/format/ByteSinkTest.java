@@ -41,6 +41,40 @@ class ByteSinkTest {
         assertLikeDoubleToString(Long.MIN_VALUE);
     }
 
+    private static void assertLikeLongToString(long v) {
+        ByteSink s = new ByteSink(1);
+        s.writeDecimal(v);
+        assertEquals(Long.toString(v), s.toString());
+        assertEquals(Long.toString(v).length(), v < 0 ? Long.toString(v).length() : ByteSink.digits(v));
+    }
+
+    /** Decimals are printed two digits at a time with a multiply in place of a division below 2^32. */
+    @Test
+    void decimalsPrintAsLongToString() {
+        for (long v = -100; v < 100_000; v++) {
+            assertLikeLongToString(v);
+        }
+        for (long p = 10; p > 0 && p < Long.MAX_VALUE / 10; p *= 10) {
+            for (long d = -300; d <= 300; d++) {
+                assertLikeLongToString(p + d);
+            }
+        }
+        for (long edge : new long[] {1L << 31, 1L << 32, 1L << 53, Long.MAX_VALUE}) {
+            for (long d = -300; d <= 300; d++) {
+                assertLikeLongToString(edge - Math.abs(d) + (edge == Long.MAX_VALUE ? 0 : d));
+            }
+        }
+        SplittableRandom random = new SplittableRandom(7);
+        for (int i = 0; i < 500_000; i++) {
+            assertLikeLongToString(random.nextLong() >>> random.nextInt(64));
+        }
+        for (long x = (1L << 32) - 2_000_000; x < 1L << 32; x++) {     // the multiply's last range
+            ByteSink s = new ByteSink(16);
+            s.writeDecimal(x);
+            assertEquals(Long.toString(x), s.toString());
+        }
+    }
+
     @Test
     void goDoublesLikeSimpleclient() {
         for (double d : new double[] {0.0, -0.0, 0.004, 1e-5, 2.5e-4, 0.078, 39.8, 1e300,
