@@ -209,6 +209,37 @@ class AggregatorTest {
         assertEquals(40, z.seriesUsed());
     }
 
+    /**
+     * A batch holding more new keys than the private tables have room for:
+     * drain checks the room once per run of records rather than per record,
+     * so it must flush between runs; every record still counts once, on its key.
+     */
+    @Test
+    void drainFlushesEarlyWithinABatchLargerThanTheTables() {
+        SharedZone z = TestZones.zone(1 << 20);
+        Aggregator a = new Aggregator(z, new int[] {z.internTag("t")}, 3, 16, 64);
+        int n = 1000;
+        ByteBuffer r = TestZones.records(n);
+        java.util.Map<String, Integer> want = new java.util.TreeMap<>();
+        for (int i = 0; i < n; i++) {
+            String vip = "192.0.2." + (i % 40 + 1);
+            int status = 200 + i % 7;
+            TestZones.record(r, i, 0, vip, status, 1, 1, i % 300, -1);
+            want.merge(vip + " " + status, 1, Integer::sum);
+        }
+        a.drain(r, n);
+        assertTrue(z.getVolatile(SharedZone.workerOffset(3) + WORKER_FLUSHES_OFFSET) >= 3, "flushed within the batch");
+        a.flush();
+        java.util.Map<String, Integer> got = new java.util.TreeMap<>();
+        for (ZoneSnapshot.Series s : ZoneSnapshot.read(z, ScrapeFilter.NONE).series) {
+            for (ZoneSnapshot.Code c : s.codes()) {
+                got.put(s.vip + " " + c.status, (int) c.requests);
+            }
+            assertEquals(s.duration.count(), s.codes().stream().mapToLong(c -> c.requests).sum(), s.vip);
+        }
+        assertEquals(want, got);
+    }
+
     @Test
     void fullZoneDropsNewKeysButKeepsCountingOldOnes() {
         SharedZone z = TestZones.zone(128 * 1024);
