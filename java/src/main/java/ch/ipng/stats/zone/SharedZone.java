@@ -446,24 +446,7 @@ public final class SharedZone {
      * (shared with other callers); the slots' counters are read by the caller.
      */
     public long[] claimedSeries(Runnable pause) {
-        Claimed c = seriesClaimed;
-        if (c.used == getVolatile(SERIES_USED_OFFSET)) {
-            return c.entries;
-        }
-        long[] found = new long[Math.max(16, (int) seriesUsed())];
-        int n = 0;
-        for (int i = 0; i < geometry.seriesCapacity; i++) {
-            if ((i & (PAUSE_SLOTS - 1)) == 0) {
-                pause.run();
-            }
-            if (isReady(seriesStateAt(i))) {
-                if (n == found.length) {
-                    found = Arrays.copyOf(found, n * 2);
-                }
-                found[n++] = i;
-            }
-        }
-        return keep(found, n, SERIES_USED_OFFSET, true);
+        return claimed(true, pause);
     }
 
     /**
@@ -473,46 +456,52 @@ public final class SharedZone {
      * + 1, 16 bits of status) and the slot fit in 63 bits.
      */
     public long[] claimedCodes(Runnable pause) {
-        Claimed c = codesClaimed;
-        if (c.used == getVolatile(CODE_KEYS_USED_OFFSET)) {
-            return c.entries;
+        return claimed(false, pause);
+    }
+
+    private long[] claimed(boolean series, Runnable pause) {
+        Claimed kept = series ? seriesClaimed : codesClaimed;
+        int usedOffset = series ? SERIES_USED_OFFSET : CODE_KEYS_USED_OFFSET;
+        if (kept.used == getVolatile(usedOffset)) {
+            return kept.entries;
         }
-        long[] found = new long[Math.max(16, (int) codesUsed())];
+        int capacity = series ? geometry.seriesCapacity : geometry.codeCapacity;
+        long[] found = new long[Math.max(16, (int) (series ? seriesUsed() : codesUsed()))];
         int n = 0;
-        for (int i = 0; i < geometry.codeCapacity; i++) {
+        for (int i = 0; i < capacity; i++) {
             if ((i & (PAUSE_SLOTS - 1)) == 0) {
                 pause.run();
             }
-            long key = codeKeyAt(i);
-            if (key != 0) {
+            long entry = series ? (isReady(seriesStateAt(i)) ? i : -1) : codeEntry(i);
+            if (entry >= 0) {
                 if (n == found.length) {
                     found = Arrays.copyOf(found, n * 2);
                 }
-                found[n++] = key << codeSlotBits | i;
+                found[n++] = entry;
             }
         }
         Arrays.sort(found, 0, n);
-        return keep(found, n, CODE_KEYS_USED_OFFSET, false);
+        long[] entries = n == found.length ? found : Arrays.copyOf(found, n);
+        long used = getVolatile(usedOffset);
+        if (used == n) {    // complete: see Claimed
+            if (series) {
+                seriesClaimed = new Claimed(used, entries);
+            } else {
+                codesClaimed = new Claimed(used, entries);
+            }
+        }
+        return entries;
+    }
+
+    /** {@code key << codeSlotBits | slot} of a claimed code slot, -1 for an empty one. */
+    private long codeEntry(int slot) {
+        long key = codeKeyAt(slot);
+        return key == 0 ? -1 : key << codeSlotBits | slot;
     }
 
     /** Bits of the slot index in {@link #claimedCodes}' entries. */
     public int codeSlotBits() {
         return codeSlotBits;
-    }
-
-    /** found[0..n) as a list; kept for the next caller when the walk saw as many as USED counts. */
-    private long[] keep(long[] found, int n, int usedOffset, boolean series) {
-        long[] entries = n == found.length ? found : Arrays.copyOf(found, n);
-        long used = getVolatile(usedOffset);
-        if (used == n) {
-            Claimed c = new Claimed(used, entries);
-            if (series) {
-                seriesClaimed = c;
-            } else {
-                codesClaimed = c;
-            }
-        }
-        return entries;
     }
 
     // --------------------------------------------------------- self-metrics
