@@ -158,6 +158,30 @@ class ExactCountingTest {
         assertTrue(s.named("nginx_ipng_flushes_total").size() >= 2, "flushes per worker:\n" + s.text);
     }
 
+    /**
+     * Each worker's JVM keeps the list of claimed slots between scrapes and
+     * walks the zone again only when the shared USED counters move: keys
+     * that the other worker claims after a scrape (new VIPs, new codes) must
+     * show in the next scrape of either worker.
+     */
+    @Test
+    void keysClaimedAfterAScrapeShowInTheNextFromEitherWorker() throws Exception {
+        Traffic.get(Traffic.urls("http", "127.0.0.1", port, 120, "/", "/notfound"));
+        for (int i = 0; i < 6; i++) {         // every worker renders, and keeps its lists
+            assertMatchesAccessLog(scrape());
+        }
+        List<Runnable> jobs = new ArrayList<>();
+        jobs.add(() -> Traffic.get(Traffic.urls("http", "127.0.0.2", port, 30, "/", "/err")));
+        jobs.add(() -> Traffic.get(Traffic.urls("http", "[::1]", port, 30, "/static/missing", "/proxy")));
+        jobs.add(() -> Traffic.get(Traffic.urls("http", "127.0.0.1", port, 30, "/err")));
+        Traffic.concurrently(jobs);
+        for (int i = 0; i < 6; i++) {
+            Scrape s = scrape();
+            assertMatchesAccessLog(s);
+            assertTrue(s.sum("nginx_ipng_requests_total", Map.of("vip", "::1", "code", "404")) > 0, s.text);
+        }
+    }
+
     @Test
     void countersSurviveReloadsWithNothingLostOrCountedTwice() throws Exception {
         traffic(40);
