@@ -200,17 +200,29 @@ public final class ZoneSnapshot {
         /*
          * The codes come by series slot, then status: walked beside the series
          * slots (also ascending), the codes of each series kept are one run,
-         * in series order, by status. One pass counts, one fills.
+         * in series order, by status. The first pass places them; the second
+         * reads their counters in slot order (see SharedZone.claimedCodeSlotOrder).
          */
         long[] codes = list.isEmpty() ? new long[0] : zone.claimedCodes(pacer);
         int slotBits = zone.codeSlotBits();
         long slotMask = (1L << slotBits) - 1;
+        int[] place = new int[codes.length];
         int n = 0;
         int[] walk = {0};
-        for (long code : codes) {
-            if (seriesOf(code >>> slotBits, slots, kept, walk) != null) {
-                n++;
+        for (int k = 0; k < codes.length; k++) {
+            if ((k & (PACE_KEYS - 1)) == 0) {
+                pacer.check();
             }
+            Series x = seriesOf(codes[k] >>> slotBits, slots, kept, walk);
+            if (x == null) {
+                place[k] = -1;
+                continue;
+            }
+            if (x.codeTo == 0) {
+                x.codeFrom = n;
+            }
+            x.codeTo = n + 1;
+            place[k] = n++;
         }
         codeStatus = new int[n];
         codeRequests = new long[n];
@@ -219,26 +231,21 @@ public final class ZoneSnapshot {
         for (Series x : list) {
             x.snapshot = this;
         }
-        walk[0] = 0;
-        for (int k = 0, at = 0; k < codes.length; k++) {
-            if ((k & (PACE_KEYS - 1)) == 0) {
+        int[] order = zone.claimedCodeSlotOrder(codes);
+        for (int j = 0; j < order.length; j++) {
+            if ((j & (PACE_KEYS - 1)) == 0) {
                 pacer.check();
             }
-            long key = codes[k] >>> slotBits;
-            Series x = seriesOf(key, slots, kept, walk);
-            if (x == null) {
+            int k = order[j];
+            int at = place[k];
+            if (at < 0) {
                 continue;
             }
-            if (x.codeTo == 0) {
-                x.codeFrom = at;
-            }
-            x.codeTo = at + 1;
             int off = g.codeOffset((int) (codes[k] & slotMask));
-            codeStatus[at] = (int) (key & 0xffff);
+            codeStatus[at] = (int) (codes[k] >>> slotBits & 0xffff);
             codeRequests[at] = zone.getVolatile(off + CODE_REQUESTS_OFFSET);
             codeBytesIn[at] = zone.getVolatile(off + CODE_BYTES_IN_OFFSET);
             codeBytesOut[at] = zone.getVolatile(off + CODE_BYTES_OUT_OFFSET);
-            at++;
         }
         list.sort(SERIES_ORDER);
         pacer.check();

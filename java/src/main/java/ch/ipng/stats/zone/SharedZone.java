@@ -420,14 +420,17 @@ public final class SharedZone {
      * claiming) finds fewer, keeps nothing, and the next caller walks again.
      */
     private static final class Claimed {
-        static final Claimed NONE = new Claimed(-1, new long[0]);
+        static final Claimed NONE = new Claimed(-1, new long[0], new int[0]);
 
         final long used;
         final long[] entries;
+        /* codes: indices into entries by ascending slot (see claimedCodeSlotOrder); series: null */
+        final int[] order;
 
-        Claimed(long used, long[] entries) {
+        Claimed(long used, long[] entries, int[] order) {
             this.used = used;
             this.entries = entries;
+            this.order = order;
         }
     }
 
@@ -485,12 +488,39 @@ public final class SharedZone {
         long used = getVolatile(usedOffset);
         if (used == n) {    // complete: see Claimed
             if (series) {
-                seriesClaimed = new Claimed(used, entries);
+                seriesClaimed = new Claimed(used, entries, null);
             } else {
-                codesClaimed = new Claimed(used, entries);
+                codesClaimed = new Claimed(used, entries, slotOrder(entries));
             }
         }
         return entries;
+    }
+
+    /**
+     * Indices into {@code codes} (a list {@link #claimedCodes} returned) by
+     * ascending slot: the order to read the slots' counters in. A scrape
+     * comes every few seconds and finds the zone out of the CPU's caches;
+     * read in key order, 12,000 codes were 12,000 misses spread over the
+     * table (2.5 ms of a snapshot against 0.5 ms with warm caches), read in
+     * memory order the hardware prefetcher runs ahead.
+     */
+    public int[] claimedCodeSlotOrder(long[] codes) {
+        Claimed kept = codesClaimed;
+        return kept.entries == codes ? kept.order : slotOrder(codes);
+    }
+
+    private int[] slotOrder(long[] codes) {
+        long slotMask = (1L << codeSlotBits) - 1;
+        long[] bySlot = new long[codes.length];
+        for (int k = 0; k < codes.length; k++) {
+            bySlot[k] = (codes[k] & slotMask) << 32 | k;
+        }
+        Arrays.sort(bySlot);
+        int[] order = new int[codes.length];
+        for (int j = 0; j < order.length; j++) {
+            order[j] = (int) bySlot[j];
+        }
+        return order;
     }
 
     /** {@code key << codeSlotBits | slot} of a claimed code slot, -1 for an empty one. */

@@ -210,6 +210,28 @@ class SharedZoneTest {
         assertTrue(java.util.Arrays.stream(z.claimedSeries(SharedZone.NO_PAUSE)).anyMatch(x -> x == c));
     }
 
+    /** The order to read counters in: every code once, by ascending slot, kept list or not. */
+    @Test
+    void slotOrderVisitsEveryCodeOnceByAscendingSlot() {
+        SharedZone z = TestZones.zone(SMALL);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+        for (int i = 0; i < 300; i++) {
+            int s = z.findOrClaimSeries(1 + random.nextInt(3), 4, random.nextInt(20), 0);
+            z.findOrClaimCode(s, 100 + random.nextInt(500));
+        }
+        long[] kept = z.claimedCodes(SharedZone.NO_PAUSE);
+        long[] copy = kept.clone();            // not the kept list: the order is computed afresh
+        long mask = (1L << z.codeSlotBits()) - 1;
+        for (long[] codes : new long[][] {kept, copy}) {
+            int[] order = z.claimedCodeSlotOrder(codes);
+            assertEquals(codes.length, order.length);
+            assertEquals(codes.length, java.util.Arrays.stream(order).distinct().count(), "each code once");
+            for (int j = 1; j < order.length; j++) {
+                assertTrue((codes[order[j - 1]] & mask) < (codes[order[j]] & mask), "ascending slots at " + j);
+            }
+        }
+    }
+
     /**
      * A claimer between its reservation (USED + 1) and its claim: a walk then
      * finds fewer keys than USED counts and must not be kept, or the key
