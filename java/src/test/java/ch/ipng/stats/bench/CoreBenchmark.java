@@ -30,7 +30,8 @@ import org.openjdk.jmh.annotations.State;
  * <li>{@link #renderPrometheus}, {@link #renderOpenMetrics}, {@link #renderJson}:
  *     one scrape's rendering of all 12,000 keys (snapshot read included)
  *     in 64 KB chunks copied out to native memory, as the render thread
- *     hands them to C;</li>
+ *     hands them to C ({@link #renderPrometheusCold}: with the caches emptied
+ *     first, as a scrape every few seconds finds them);</li>
  * <li>{@link #rateTick}: the once-a-second EWMA tick over the zone's series,
  *     which one worker runs on its event loop.</li>
  * </ul>
@@ -197,6 +198,30 @@ public class CoreBenchmark {
     @Benchmark
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public ByteBuffer renderPrometheus(RenderState s) throws Exception {
+        return s.render(null);
+    }
+
+    /**
+     * The render state with the CPU's caches emptied before each render (64 MB
+     * written, not measured): a worker's scrape comes every few seconds and
+     * finds the zone and its own tables out of the caches, which the warm
+     * benchmark above never sees.
+     */
+    @State(Scope.Thread)
+    public static class ColdRenderState extends RenderState {
+        final byte[] sweep = new byte[64 << 20];
+
+        @Setup(Level.Invocation)
+        public void evict() {
+            for (int i = 0; i < sweep.length; i += 64) {
+                sweep[i]++;
+            }
+        }
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public ByteBuffer renderPrometheusCold(ColdRenderState s) throws Exception {
         return s.render(null);
     }
 

@@ -41,7 +41,7 @@ class CoreBenchmarkSmokeTest {
             .shouldFailOnError(true)
             .verbosity(VerboseMode.SILENT)
             .build()).run();
-        assertEquals(6, results.size());
+        assertEquals(7, results.size());
         for (RunResult r : results) {
             assertTrue(r.getPrimaryResult().getSampleCount() > 0, r.getParams().getBenchmark());
         }
