@@ -94,7 +94,6 @@ public final class ZoneSnapshot {
         public final Histogram duration;
         public final Histogram upstream;
         /* this series' codes: [codeFrom, codeTo) of the snapshot's code arrays, by status */
-        final int ordinal;
         int codeFrom;
         int codeTo;
         private ZoneSnapshot snapshot;
@@ -109,9 +108,8 @@ public final class ZoneSnapshot {
             return out;
         }
 
-        Series(int ordinal, byte[] tagBytes, int family, byte[] addr, String vip, double[] rates,
+        Series(byte[] tagBytes, int family, byte[] addr, String vip, double[] rates,
                Histogram duration, Histogram upstream) {
-            this.ordinal = ordinal;
             this.tag = new String(tagBytes, StandardCharsets.UTF_8);
             this.tagBytes = tagBytes;
             this.family = family;
@@ -191,7 +189,7 @@ public final class ZoneSnapshot {
                 zone.getDouble(off + SERIES_RATE_10S_OFFSET),
                 zone.getDouble(off + SERIES_RATE_60S_OFFSET),
             };
-            Series s = new Series(list.size(), tags[tagIndex], family, Vip.bytes(hi, lo), Vip.text(family, hi, lo),
+            Series s = new Series(tags[tagIndex], family, Vip.bytes(hi, lo), Vip.text(family, hi, lo),
                 rates, histogram(zone, zone.histogramOffset(i, 0), g.bucketCount),
                 histogram(zone, zone.histogramOffset(i, 1), g.bucketCount));
             kept[j] = s;
