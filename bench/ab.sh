@@ -216,7 +216,7 @@ echo "ipng_stats whole-module A/B — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "host: $(nproc) cpus ($cpu), $(uname -sr), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes $WORKERS on cpus $NGINX_CPUS;" \
      "wrk -t1 -c$CONNS --latency on cpus $WRK_CPUS, keep-alive, GET of a 612-byte static file"
-echo "runs: $ROUNDS alternated rounds ($variants) x ${DURATION} s per mode, ${WARMUP} s wrk warm-up before each;" \
+echo "runs: $ROUNDS alternated rounds ($variants, rotated one place per round) x ${DURATION} s per mode, ${WARMUP} s wrk warm-up before each;" \
      "every run is a fresh nginx; scrape: GET $SCRAPE every 1 s in every variant (/status is stub_status in a, b)"
 if [ "$PEER" = lua ]; then
     echo "(d): stock nginx + lua_shared_dict counters per (VIP, port, status) in log_by_lua, its /status walks the dictionary"
@@ -224,9 +224,23 @@ fi
 [ "$SMOKE" = 1 ] && echo "SMOKE MODE: figures meaningless, targets not checked"
 echo
 
+# The variants of round $1, rotated one place per round (a b c, b c a, c a b, ...):
+# each variant takes each place in turn, so whatever favours the first or
+# the last run of a round (a drift, a periodic host job) does not always
+# fall on the same variant.
+round_order() {
+    local r=$1 i n
+    set -- $variants
+    n=$#
+    for ((i = 0; i < n; i++)); do
+        local k=$(( (i + r - 1) % n + 1 ))
+        printf '%s ' "${!k}"
+    done
+}
+
 for mode in $modes; do
     for r in $(seq "$ROUNDS"); do
-        for v in $variants; do
+        for v in $(round_order "$r"); do
             run "$mode" "$v" "$r"
         done
     done

@@ -292,7 +292,7 @@ def summary(path, smoke):
                     and float(by[y][k][col]) > 0]
             return mx / my if my else float("nan"), med(pair), pair
 
-        out.append("ratios (ratio of medians; median [min..max] of the per-round ratios, runs alternate a b c):")
+        out.append("ratios (ratio of medians; median [min..max] of the per-round ratios, runs alternate a b c, b c a, c a b, ...):")
         for (x, y, col, what, tgt, hib) in (("c", "a", 3, "req/s", 0.98, True),
                                               ("c", "b", 3, "req/s", 1.00, True),
                                               ("c", "a", 5, "p99  ", None, False),
