@@ -206,12 +206,18 @@ public final class ZoneSnapshot {
         long slotMask = (1L << slotBits) - 1;
         int[] place = new int[codes.length];
         int n = 0;
-        int[] walk = {0};
-        for (int k = 0; k < codes.length; k++) {
+        for (int k = 0, j = 0; k < codes.length; k++) {
             if ((k & (PACE_KEYS - 1)) == 0) {
                 pacer.check();
             }
-            Series x = seriesOf(codes[k] >>> slotBits, slots, kept, walk);
+            // j only moves forward: the series slot of this code, or the next one after it
+            long seriesSlot = (codes[k] >>> slotBits >>> 16) - 1;
+            while (j < slots.length && slots[j] < seriesSlot) {
+                j++;
+            }
+            // a code whose series was claimed after the series list was taken has
+            // no entry, and is left out as if claimed after the scrape
+            Series x = j < slots.length && slots[j] == seriesSlot ? kept[j] : null;
             if (x == null) {
                 place[k] = -1;
                 continue;
@@ -263,22 +269,6 @@ public final class ZoneSnapshot {
                     off + WORKER_FLUSH_SUM_NANOS_OFFSET, off + WORKER_FLUSHES_OFFSET);
             }
         }
-    }
-
-    /**
-     * The series kept for a code key, or null: {@code at[0]} walks the
-     * ascending series slots and only moves forward, as the codes come by
-     * series slot (a code whose series was claimed after the series list was
-     * taken has no entry and is left out, as if claimed after the scrape).
-     */
-    private static Series seriesOf(long key, long[] slots, Series[] kept, int[] at) {
-        long slot = (key >>> 16) - 1;
-        int j = at[0];
-        while (j < slots.length && slots[j] < slot) {
-            j++;
-        }
-        at[0] = j;
-        return j < slots.length && slots[j] == slot ? kept[j] : null;
     }
 
     public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter) {
