@@ -66,7 +66,8 @@ class AggregatorTest {
     @Test
     void drainDecodesRecordsAsAddTakesThem() throws Exception {
         // drain reads a batch as longs and shifts the fields out (Aggregator's
-        // comment says why): every field, both families, all flags, against add()
+        // comment says why), add() packs its arguments into the same words:
+        // every field, both families, all flags, as C lays them out against add()
         SharedZone drained = TestZones.zone(1 << 20);
         SharedZone added = TestZones.zone(1 << 20);
         Aggregator d = aggregator(drained, "t0", "t1", "t2");
@@ -145,6 +146,22 @@ class AggregatorTest {
         ZoneSnapshot.Series s = ZoneSnapshot.read(z, ScrapeFilter.NONE).series.get(0);
         assertArrayEquals(new long[] {2, 4, 6}, s.duration.cumulative);
         assertArrayEquals(new long[] {2, 4, 6}, s.upstream.cumulative);
+    }
+
+    @Test
+    void durationsAroundTheBucketTablesEndLandAsBelowIt() {
+        // Aggregator looks the bucket of a duration below 4096 ms up in a
+        // table and searches the bounds for longer ones: bounds on both sides
+        SharedZone z = TestZones.open(TestZones.buffer(1 << 20, 1 << 20, STATUS_MODE_EXACT, 4095, 4096, 5000));
+        Aggregator a = aggregator(z, "t");
+        long[] values = {4094, 4095, 4096, 4097, 5000, 5001, 1L << 40};
+        for (long v : values) {
+            a.add(0, 4, 1, 0, 200, 0, 0, v, true, v);
+        }
+        a.flush();
+        ZoneSnapshot.Series s = ZoneSnapshot.read(z, ScrapeFilter.NONE).series.get(0);
+        assertArrayEquals(new long[] {2, 3, 5, 7}, s.duration.cumulative);
+        assertArrayEquals(new long[] {2, 3, 5, 7}, s.upstream.cumulative);
     }
 
     @Test
