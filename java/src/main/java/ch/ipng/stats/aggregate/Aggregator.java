@@ -68,7 +68,15 @@ public final class Aggregator {
     private final long[] series;
     private final int[] seriesZone;
     private final int[] seriesTried;    // flush generation of the last failed claim
-    private final long[] hist;          // stride longs per entry
+    private final long[] hist;          // stride longs per entry, see SUM
+    /*
+     * A private histogram is sum, count, then the buckets (+Inf last), so a
+     * request's three increments share a cache line more often than in the
+     * zone's order (buckets, +Inf, sum, count); flush maps one to the other.
+     */
+    private static final int SUM = 0;
+    private static final int COUNT = 1;
+    private static final int FIRST_BUCKET = 2;
     private final int[] seriesList;
     private int seriesUsed;
 
@@ -284,9 +292,9 @@ public final class Aggregator {
             int base = s * histStride;
             long ms = w[r + REQUEST_TIME_OFFSET / Long.BYTES];
             int b = ms >>> BUCKET_TABLE_BITS == 0 ? bucketOf[(int) ms] : bucket(ms);
-            h[base + b]++;
-            h[base + buckets + 1] += ms;
-            h[base + buckets + 2]++;
+            h[base + SUM] += ms;
+            h[base + COUNT]++;
+            h[base + FIRST_BUCKET + b]++;
             if ((flags & FLAG_UPSTREAM) != 0) {
                 observe(base + histWords, w[r + UPSTREAM_TIME_OFFSET / Long.BYTES]);
             }
@@ -296,9 +304,9 @@ public final class Aggregator {
 
     private void observe(int base, long ms) {
         int b = ms >>> BUCKET_TABLE_BITS == 0 ? bucketOf[(int) ms] : bucket(ms);
-        hist[base + b]++;
-        hist[base + bucketCount + 1] += ms;
-        hist[base + bucketCount + 2]++;
+        hist[base + SUM] += ms;
+        hist[base + COUNT]++;
+        hist[base + FIRST_BUCKET + b]++;
     }
 
     /** The first bucket whose bound is &gt;= ms (unsigned), else bucketCount (+Inf). */
@@ -362,7 +370,7 @@ public final class Aggregator {
         for (int n = 0; n < seriesUsed; n++) {
             int s = seriesList[n];
             int base = s * stride;
-            if (hist[base + histWords - 1] == 0 && hist[base + stride - 1] == 0) {
+            if (hist[base + COUNT] == 0 && hist[base + histWords + COUNT] == 0) {
                 continue;
             }
             int z = zoneSeries(s);
@@ -372,7 +380,7 @@ public final class Aggregator {
                     long d = hist[base + h * histWords + w];
                     if (d != 0) {
                         if (z >= 0) {
-                            zone.add(off + w * Long.BYTES, d);
+                            zone.add(off + zoneWord(w) * Long.BYTES, d);
                         }
                         hist[base + h * histWords + w] = 0;
                     }
@@ -408,6 +416,11 @@ public final class Aggregator {
             codes[e + OUT] = 0;
         }
         zone.recordFlush(worker, System.nanoTime() - start);
+    }
+
+    /** The zone's word of private histogram word w (see SUM). */
+    private int zoneWord(int w) {
+        return w >= FIRST_BUCKET ? w - FIRST_BUCKET : bucketCount + 1 + w;
     }
 
     /** Zone slot of a private series entry: cached, else claimed (at most one attempt per flush). */
