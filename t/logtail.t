@@ -194,43 +194,12 @@ unknown log format "later"
 --- config
     location /t { return 200 "ok\n"; }
 --- shell
-cat > recv.py <<'PY'
-import re, socket, sys
-port, expect, pattern, limit = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-s.bind(("127.0.0.1", port))
-open("recv.ready", "w").close()
-s.settimeout(float(sys.argv[5]) if len(sys.argv) > 5 else 1.5)
-lines, grams = [], 0
-try:
-    while True:
-        d = s.recv(70000)
-        grams += 1
-        assert d.endswith(b"\n") and len(d) <= limit, "bad datagram %d bytes" % len(d)
-        lines += d.decode().split("\n")[:-1]
-except socket.timeout:
-    pass
-bad = [l for l in lines if not re.fullmatch(pattern, l)]
-print("datagrams=%d lines=%d" % (grams, len(lines)))
-if len(lines) != expect or bad or grams < (int(sys.argv[6]) if len(sys.argv) > 6 else 1):
-    sys.exit("want %d lines, got %d in %d datagrams; unexpected: %r" % (expect, len(lines), grams, bad[:3]))
-PY
-/usr/bin/python3 recv.py $TEST_NGINX_SERVER_PORT2 200 '/t\?c=[0-9]+&i=[0-9]+ 200 direct 127\.0\.0\.1 [0-9]+' 65507 > recv.out 2>&1 &
-rp=$!
-for i in $(seq 50); do [ -e recv.ready ] && break; sleep 0.1; done
-get() {  # get CLIENT FIRST LAST PATH: one keep-alive connection
-    args=()
-    for i in $(seq "$2" "$3"); do
-        args+=(-o /dev/null "http://127.0.0.1:$TEST_NGINX_SERVER_PORT$4?c=$1&i=$i")
-    done
-    curl -sS --fail "${args[@]}"
-}
+. "$TEST_NGINX_T_DIR/lib/logtail.sh"
+recv_start 200 '/t\?c=[0-9]+&i=[0-9]+ 200 direct 127\.0\.0\.1 [0-9]+' 65507
 pids=()
 for c in 1 2 3 4; do get $c 1 50 /t & pids+=($!); done
 for p in "${pids[@]}"; do wait "$p"; done
-wait "$rp" || { cat recv.out; exit 1; }
-cat recv.out
+recv_wait
 --- request
 GET /t
 --- no_error_log
@@ -247,38 +216,8 @@ GET /t
 --- config
     location /t { return 200 "ok\n"; }
 --- shell
-cat > recv.py <<'PY'
-import re, socket, sys
-port, expect, pattern, limit = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-s.bind(("127.0.0.1", port))
-open("recv.ready", "w").close()
-s.settimeout(float(sys.argv[5]) if len(sys.argv) > 5 else 1.5)
-lines, grams = [], 0
-try:
-    while True:
-        d = s.recv(70000)
-        grams += 1
-        assert d.endswith(b"\n") and len(d) <= limit, "bad datagram %d bytes" % len(d)
-        lines += d.decode().split("\n")[:-1]
-except socket.timeout:
-    pass
-bad = [l for l in lines if not re.fullmatch(pattern, l)]
-print("datagrams=%d lines=%d" % (grams, len(lines)))
-if len(lines) != expect or bad or grams < (int(sys.argv[6]) if len(sys.argv) > 6 else 1):
-    sys.exit("want %d lines, got %d in %d datagrams; unexpected: %r" % (expect, len(lines), grams, bad[:3]))
-PY
-/usr/bin/python3 recv.py $TEST_NGINX_SERVER_PORT2 240 '/t\?c=[0-9]+&i=[0-9]+ 200 direct 127\.0\.0\.1 [0-9]+' 65507 3 > recv.out 2>&1 &
-rp=$!
-for i in $(seq 50); do [ -e recv.ready ] && break; sleep 0.1; done
-get() {  # get CLIENT FIRST LAST PATH: one keep-alive connection
-    args=()
-    for i in $(seq "$2" "$3"); do
-        args+=(-o /dev/null "http://127.0.0.1:$TEST_NGINX_SERVER_PORT$4?c=$1&i=$i")
-    done
-    curl -sS --fail "${args[@]}"
-}
+. "$TEST_NGINX_T_DIR/lib/logtail.sh"
+recv_start 240 '/t\?c=[0-9]+&i=[0-9]+ 200 direct 127\.0\.0\.1 [0-9]+' 65507 3
 get 1 1 40 /t & p1=$!; get 2 1 40 /t & p2=$!; wait "$p1"; wait "$p2"
 "$TEST_NGINX_BINARY" -p "$TEST_NGINX_PREFIX/" -c conf/nginx.conf -s reload
 sleep 1
@@ -288,8 +227,7 @@ sleep 1
 get 5 1 40 /t & p1=$!; get 6 1 40 /t & p2=$!; wait "$p1"; wait "$p2"
 "$TEST_NGINX_BINARY" -p "$TEST_NGINX_PREFIX/" -c conf/nginx.conf -s reload
 sleep 1
-wait "$rp" || { cat recv.out; exit 1; }
-cat recv.out
+recv_wait
 --- request
 GET /t
 --- no_error_log
@@ -308,44 +246,13 @@ GET /t
     location /t { return 200 "ok\n"; }
     location /status { ipng_stats; }
 --- shell
-cat > recv.py <<'PY'
-import re, socket, sys
-port, expect, pattern, limit = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-s.bind(("127.0.0.1", port))
-open("recv.ready", "w").close()
-s.settimeout(float(sys.argv[5]) if len(sys.argv) > 5 else 1.5)
-lines, grams = [], 0
-try:
-    while True:
-        d = s.recv(70000)
-        grams += 1
-        assert d.endswith(b"\n") and len(d) <= limit, "bad datagram %d bytes" % len(d)
-        lines += d.decode().split("\n")[:-1]
-except socket.timeout:
-    pass
-bad = [l for l in lines if not re.fullmatch(pattern, l)]
-print("datagrams=%d lines=%d" % (grams, len(lines)))
-if len(lines) != expect or bad or grams < (int(sys.argv[6]) if len(sys.argv) > 6 else 1):
-    sys.exit("want %d lines, got %d in %d datagrams; unexpected: %r" % (expect, len(lines), grams, bad[:3]))
-PY
-/usr/bin/python3 recv.py $TEST_NGINX_SERVER_PORT2 30 '/t\?c=[12]&i=[0-9]+ 200 direct 127\.0\.0\.1 [0-9]+' 65507 > recv.out 2>&1 &
-rp=$!
-for i in $(seq 50); do [ -e recv.ready ] && break; sleep 0.1; done
-get() {  # get CLIENT FIRST LAST PATH: one keep-alive connection
-    args=()
-    for i in $(seq "$2" "$3"); do
-        args+=(-o /dev/null "http://127.0.0.1:$TEST_NGINX_SERVER_PORT$4?c=$1&i=$i")
-    done
-    curl -sS --fail "${args[@]}"
-}
+. "$TEST_NGINX_T_DIR/lib/logtail.sh"
+recv_start 30 '/t\?c=[12]&i=[0-9]+ 200 direct 127\.0\.0\.1 [0-9]+' 65507
 get 0 1 30 /t
 get 1 1 15 /t
 get 2 1 15 /t
 get 9 1 30 /t
-wait "$rp" || { cat recv.out; exit 1; }
-cat recv.out
+recv_wait
 sleep 1.2
 --- request
 GET /status
@@ -365,42 +272,11 @@ GET /status
 --- config
     location /t { return 200 "ok\n"; }
 --- shell
-cat > recv.py <<'PY'
-import re, socket, sys
-port, expect, pattern, limit = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-s.bind(("127.0.0.1", port))
-open("recv.ready", "w").close()
-s.settimeout(float(sys.argv[5]) if len(sys.argv) > 5 else 1.5)
-lines, grams = [], 0
-try:
-    while True:
-        d = s.recv(70000)
-        grams += 1
-        assert d.endswith(b"\n") and len(d) <= limit, "bad datagram %d bytes" % len(d)
-        lines += d.decode().split("\n")[:-1]
-except socket.timeout:
-    pass
-bad = [l for l in lines if not re.fullmatch(pattern, l)]
-print("datagrams=%d lines=%d" % (grams, len(lines)))
-if len(lines) != expect or bad or grams < (int(sys.argv[6]) if len(sys.argv) > 6 else 1):
-    sys.exit("want %d lines, got %d in %d datagrams; unexpected: %r" % (expect, len(lines), grams, bad[:3]))
-PY
-/usr/bin/python3 recv.py $TEST_NGINX_SERVER_PORT2 150 '/t\?c=[0-9]+&i=[0-9]+ 200 direct 127\.0\.0\.1 [0-9]+' 1024 2 6 > recv.out 2>&1 &
-rp=$!
-for i in $(seq 50); do [ -e recv.ready ] && break; sleep 0.1; done
-get() {  # get CLIENT FIRST LAST PATH: one keep-alive connection
-    args=()
-    for i in $(seq "$2" "$3"); do
-        args+=(-o /dev/null "http://127.0.0.1:$TEST_NGINX_SERVER_PORT$4?c=$1&i=$i")
-    done
-    curl -sS --fail "${args[@]}"
-}
+. "$TEST_NGINX_T_DIR/lib/logtail.sh"
+recv_start 150 '/t\?c=[0-9]+&i=[0-9]+ 200 direct 127\.0\.0\.1 [0-9]+' 1024 2 6
 get 1 1 150 /t
 "$TEST_NGINX_BINARY" -p "$TEST_NGINX_PREFIX/" -c conf/nginx.conf -s reload
-wait "$rp" || { cat recv.out; exit 1; }
-cat recv.out
+recv_wait
 --- request
 GET /t
 --- no_error_log
@@ -417,36 +293,12 @@ GET /t
 --- config
     location /t { return 200 "ok\n"; }
 --- shell
-cat > recv.py <<'PY'
-import re, socket, sys
-port, expect, pattern, limit = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-s.bind(("127.0.0.1", port))
-open("recv.ready", "w").close()
-s.settimeout(float(sys.argv[5]) if len(sys.argv) > 5 else 1.5)
-lines, grams = [], 0
-try:
-    while True:
-        d = s.recv(70000)
-        grams += 1
-        assert d.endswith(b"\n") and len(d) <= limit, "bad datagram %d bytes" % len(d)
-        lines += d.decode().split("\n")[:-1]
-except socket.timeout:
-    pass
-bad = [l for l in lines if not re.fullmatch(pattern, l)]
-print("datagrams=%d lines=%d" % (grams, len(lines)))
-if len(lines) != expect or bad or grams < (int(sys.argv[6]) if len(sys.argv) > 6 else 1):
-    sys.exit("want %d lines, got %d in %d datagrams; unexpected: %r" % (expect, len(lines), grams, bad[:3]))
-PY
-/usr/bin/python3 recv.py $TEST_NGINX_SERVER_PORT2 3 '/t\?c=[0-9]+&i=[0-9]+(&x=y{1500})? 200' 1600 > recv.out 2>&1 &
-rp=$!
-for i in $(seq 50); do [ -e recv.ready ] && break; sleep 0.1; done
+. "$TEST_NGINX_T_DIR/lib/logtail.sh"
+recv_start 3 '/t\?c=[0-9]+&i=[0-9]+(&x=y{1500})? 200' 1600
 curl -sS --fail -o /dev/null "http://127.0.0.1:$TEST_NGINX_SERVER_PORT/t?c=1&i=1" \
     -o /dev/null "http://127.0.0.1:$TEST_NGINX_SERVER_PORT/t?c=1&i=2&x=$(printf "y%.0s" $(seq 1500))" \
     -o /dev/null "http://127.0.0.1:$TEST_NGINX_SERVER_PORT/t?c=1&i=3"
-wait "$rp" || { cat recv.out; exit 1; }
-cat recv.out
+recv_wait
 --- request
 GET /t
 --- no_error_log
@@ -487,41 +339,10 @@ ipng_stats_logtail
 --- config
     location /t { return 200 "ok\n"; }
 --- shell
-cat > recv.py <<'PY'
-import re, socket, sys
-port, expect, pattern, limit = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-s.bind(("127.0.0.1", port))
-open("recv.ready", "w").close()
-s.settimeout(float(sys.argv[5]) if len(sys.argv) > 5 else 1.5)
-lines, grams = [], 0
-try:
-    while True:
-        d = s.recv(70000)
-        grams += 1
-        assert d.endswith(b"\n") and len(d) <= limit, "bad datagram %d bytes" % len(d)
-        lines += d.decode().split("\n")[:-1]
-except socket.timeout:
-    pass
-bad = [l for l in lines if not re.fullmatch(pattern, l)]
-print("datagrams=%d lines=%d" % (grams, len(lines)))
-if len(lines) != expect or bad or grams < (int(sys.argv[6]) if len(sys.argv) > 6 else 1):
-    sys.exit("want %d lines, got %d in %d datagrams; unexpected: %r" % (expect, len(lines), grams, bad[:3]))
-PY
-/usr/bin/python3 recv.py $TEST_NGINX_SERVER_PORT2 20 '/t\?c=[0-9]+&i=[0-9]+ 200 direct 127\.0\.0\.1 [0-9]+' 65507 > recv.out 2>&1 &
-rp=$!
-for i in $(seq 50); do [ -e recv.ready ] && break; sleep 0.1; done
-get() {  # get CLIENT FIRST LAST PATH: one keep-alive connection
-    args=()
-    for i in $(seq "$2" "$3"); do
-        args+=(-o /dev/null "http://127.0.0.1:$TEST_NGINX_SERVER_PORT$4?c=$1&i=$i")
-    done
-    curl -sS --fail "${args[@]}"
-}
+. "$TEST_NGINX_T_DIR/lib/logtail.sh"
+recv_start 20 '/t\?c=[0-9]+&i=[0-9]+ 200 direct 127\.0\.0\.1 [0-9]+' 65507
 get 1 1 20 /t
-wait "$rp" || { cat recv.out; exit 1; }
-cat recv.out
+recv_wait
 --- request
 GET /t
 --- error_log

@@ -230,6 +230,7 @@ public final class BlockRunner {
         ConfigGenerator.Context ctx = new ConfigGenerator.Context(settings.module(), settings.jar(),
                 nginx.prefix(), nginx.port(0), nginx.port(1), settings.nginxBin());
         env.putAll(ctx.variables());
+        env.put("TEST_NGINX_T_DIR", TestEnv.tDir().toString());
         Duration limit = timeout.compareTo(Duration.ofSeconds(60)) > 0 ? timeout : Duration.ofSeconds(60);
         ProcessResult r = Processes.run(List.of("bash", "-euo", "pipefail", "-c", script),
                 nginx.prefix(), limit, env);
