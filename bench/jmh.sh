@@ -4,16 +4,21 @@
 #   bench/jmh.sh -f 1 -wi 3 -i 5 -prof gc          # the README figures
 #   bench/jmh.sh smoke                              # 1 fork, 1 short iteration: does it run?
 #   bench/jmh.sh -f 1 -wi 3 -i 5 'CoreBenchmark.render.*'
+#   bench/jmh.sh classpath                          # prints the classpath (compiles first)
 # The forks run with the JIT and collector a worker's JVM has
 # (-XX:TieredStopAtLevel=1 -XX:+UseSerialGC, ngx_http_ipng_stats_jvm.c), so
 # the figures are the module's; IPNG_JMH_JVM_ARGS= (empty) gives the JDK's
 # default C2 instead, IPNG_JMH_JVM_ARGS="..." anything else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -q -B -pl java test-compile
+mvn -q -B -pl java test-compile >&2
 cp_file=java/target/bench.classpath
 mvn -q -B -pl java dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/$cp_file" >/dev/null
-cp="java/target/test-classes:java/target/classes:$(cat "$cp_file")"
+cp="$PWD/java/target/test-classes:$PWD/java/target/classes:$(cat "$cp_file")"
+if [ "${1:-}" = classpath ]; then       # for a plain java command, e.g. ch.ipng.stats.bench.DrainLoop
+    echo "$cp"
+    exit 0
+fi
 if [ "${1:-}" = smoke ]; then
     shift
     set -- -f 1 -wi 0 -i 1 -r 200ms -w 200ms "$@"

@@ -31,6 +31,16 @@ class CoreBenchmarkSmokeTest {
     }
 
     @Test
+    void theDrainLoopMeasuresWindows() {
+        double[] w = DrainLoop.windows(0.05, 10_000_000L);
+        assertTrue(w.length >= 1, "at least one window");
+        for (int i = 0; i < w.length; i++) {
+            assertTrue(w[i] > 0 && Double.isFinite(w[i]), "window " + i + ": " + w[i]);
+            assertTrue(i == 0 || w[i - 1] <= w[i], "sorted");
+        }
+    }
+
+    @Test
     void everyBenchmarkRuns() throws Exception {
         Collection<RunResult> results = new Runner(new OptionsBuilder()
             .include(CoreBenchmark.class.getName())
