@@ -234,7 +234,6 @@ public final class Aggregator {
         final long[] ct = codes;
         final long[] h = hist;
         final byte[] bucketOf = this.bucketOf;
-        final int buckets = bucketCount;
         final int sShift = seriesShift;
         final int sMask = seriesMask;
         final int cShift = codeShift;
@@ -302,6 +301,7 @@ public final class Aggregator {
         ifindexMisses += misses;
     }
 
+    /* the upstream histogram's observation; records() writes the request's inline, as a call costs C1 */
     private void observe(int base, long ms) {
         int b = ms >>> BUCKET_TABLE_BITS == 0 ? bucketOf[(int) ms] : bucket(ms);
         hist[base + SUM] += ms;
