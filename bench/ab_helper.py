@@ -134,8 +134,11 @@ def populate(ports):
     return n
 
 
-def fetch(url, buf):
+def fetch(url, buf, encoding="identity"):
     """GET url over HTTP/1.0 into buf (reused); the body's size, or raise unless 200.
+
+    encoding is sent as Accept-Encoding; Prometheus sends "gzip" and
+    unpacks on its own machine, so a gzip body is counted, not unpacked.
 
     Lean on purpose: the scraper shares wrk's core, and urllib's read() of a
     3 MB answer (chunks joined into new bytes) took CPU from wrk there, so
@@ -145,7 +148,8 @@ def fetch(url, buf):
     path = (u.path or "/") + ("?" + u.query if u.query else "")
     s = socket.create_connection((u.hostname, u.port or 80), timeout=5)
     try:
-        s.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (path, u.hostname)).encode("ascii"))
+        s.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\nAccept-Encoding: %s\r\n\r\n"
+                   % (path, u.hostname, encoding)).encode("ascii"))
         view, head, total = memoryview(buf), b"", 0
         while True:
             n = s.recv_into(view)
@@ -162,7 +166,7 @@ def fetch(url, buf):
     return total - (end + 4)
 
 
-def scraper(url, out):
+def scraper(url, out, encoding):
     buf = bytearray(1 << 20)
     durs, sizes, errs = [], [], [0]
     stop = [False]
@@ -176,7 +180,7 @@ def scraper(url, out):
     while not stop[0]:
         t0 = time.monotonic()
         try:
-            sizes.append(fetch(url, buf))
+            sizes.append(fetch(url, buf, encoding))
             durs.append((time.monotonic() - t0) * 1000.0)
         except Exception:
             errs[0] += 1
@@ -210,6 +214,35 @@ def wrk(path):
     if m:
         errs += sum(int(x) for x in m.groups())
     return "%.1f %.4f %.4f %d" % (rps, p50, p99, errs)
+
+
+def cpus(spec):
+    """the cpu numbers of a taskset list: "0", "0-2", "0,3" """
+    out = []
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        out.extend(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def steal(before, after, spec):
+    """the largest share of time (%) the hypervisor took from one of the cpus
+    in spec between two copies of /proc/stat (field 8 of a cpuN line)"""
+    def read(path):
+        rows = {}
+        for l in open(path):
+            f = l.split()
+            if f[0].startswith("cpu") and f[0] != "cpu":
+                rows[int(f[0][3:])] = [int(x) for x in f[1:]]
+        return rows
+    a, b = read(before), read(after)
+    worst = 0.0
+    for c in cpus(spec):
+        if c in a and c in b:
+            d = [y - x for x, y in zip(a[c], b[c])]
+            if sum(d) > 0 and len(d) > 7:
+                worst = max(worst, 100.0 * d[7] / sum(d))
+    return worst
 
 
 def requests(url, n):
@@ -253,9 +286,12 @@ def fmt(x):
     return "%.0f" % x if x >= 1000 else "%.3f" % x if x < 10 else "%.1f" % x
 
 
-def summary(path, smoke):
-    rows = [l.split() for l in open(path) if l.strip() and not l.startswith("#")]
-    # mode variant round rps p50 p99 errs rss_kb scrapes scrape_med scrape_max scrape_bytes scrape_errs keys
+def summary(path, smoke, max_steal):
+    lines = [l for l in open(path) if l.strip()]
+    rows = [l.split() for l in lines if not l.startswith("#")]
+    # runs of rounds repeated because of steal time, kept commented
+    stolen = [l.split()[1:] for l in lines if l.startswith("#steal ")]
+    # mode variant round rps p50 p99 errs rss_kb scrapes scrape_med scrape_max scrape_bytes scrape_errs keys steal
     data = {}
     for r in rows:
         data.setdefault(r[0], []).append(r)
@@ -268,8 +304,9 @@ def summary(path, smoke):
         title = ("one key (a single VIP and status code)" if mode == "1key"
                  else "12,000 keys active (4 source tags x 50 VIPs x 60 codes, pre-populated)")
         out.append("== %s ==" % title)
-        out.append("%-28s %10s  %-26s %8s  %-26s %7s" % ("variant", "req/s", "spread min..max (range/med)",
-                                                         "p99 ms", "spread min..max (range/med)", "p50 ms"))
+        out.append("%-28s %10s  %-26s %8s  %-26s %7s %7s" % ("variant", "req/s", "spread min..max (range/med)",
+                                                             "p99 ms", "spread min..max (range/med)", "p50 ms",
+                                                             "steal%"))
         by = {}
         for v in "abcd":
             vr = [r for r in rs if r[1] == v]
@@ -279,8 +316,13 @@ def summary(path, smoke):
             rps = [float(r[3]) for r in vr]
             p99 = [float(r[5]) for r in vr]
             p50 = [float(r[4]) for r in vr]
-            out.append("%-28s %10s  %-26s %8s  %-26s %7s" % (NAMES[v], fmt(med(rps)), spread(rps),
-                                                             fmt(med(p99)), spread(p99), fmt(med(p50))))
+            st = [float(r[14]) for r in vr]
+            out.append("%-28s %10s  %-26s %8s  %-26s %7s %7s" % (NAMES[v], fmt(med(rps)), spread(rps),
+                                                                 fmt(med(p99)), spread(p99), fmt(med(p50)),
+                                                                 "%.1f" % max(st)))
+        again = len([r for r in stolen if r[0] == mode]) // max(1, len(by))
+        out.append("(steal%%: the largest share of nginx's or wrk's cpu the hypervisor took in one run; "
+                   "rounds repeated for more than %s%%: %d, their runs left out)" % (max_steal, again))
         errs = sum(int(r[6]) for r in rs)
         if errs:
             out.append("!! %d wrk errors / non-2xx responses in this mode" % errs)
@@ -399,9 +441,11 @@ def main():
     elif cmd == "populate":
         print(populate([int(x) for x in a]))
     elif cmd == "scraper":
-        scraper(a[0], a[1])
+        scraper(a[0], a[1], a[2] if len(a) > 2 else "identity")
     elif cmd == "wrk":
         print(wrk(a[0]))
+    elif cmd == "steal":
+        print("%.1f" % steal(a[0], a[1], a[2]))
     elif cmd == "requests":
         requests(a[0], int(a[1]))
     elif cmd == "keys":
@@ -411,7 +455,7 @@ def main():
         print(total, " ".join("%d %d" % tuple(res[f]) for f in a[1:]))
     elif cmd == "summary":
         smoke = a[2] == "1"
-        out, v = summary(a[0], smoke)
+        out, v = summary(a[0], smoke, a[3] if len(a) > 3 else "100")
         o2, v2 = jvm_summary(a[1], smoke)
         out += o2
         v += v2
