@@ -53,6 +53,8 @@ static ngx_int_t ngx_http_ipng_stats_java_failed(ngx_log_t *log,
 static void ngx_http_ipng_stats_report(ngx_log_t *log, const char *what);
 static ngx_uint_t ngx_http_ipng_stats_alert_due(void);
 static void ngx_http_ipng_stats_flush_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_ipng_stats_jbytes(JNIEnv *env, ngx_str_t *s,
+    jbyteArray *out);
 
 
 static ngx_http_ipng_stats_jvm_t  ngx_http_ipng_stats_jvm;
@@ -336,7 +338,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     j->drain = (*env)->GetStaticMethodID(env, cls, "drain", "(I)I");
     j->tick = (*env)->GetStaticMethodID(env, cls, "tick", "(I)I");
     j->scrape_begin = (*env)->GetStaticMethodID(env, cls, "scrapeBegin",
-                                                "(I[B[B)I");
+                                                "(I[B[B[B)I");
     j->scrape_end = (*env)->GetStaticMethodID(env, cls, "scrapeEnd", "(I)I");
     j->exit = (*env)->GetStaticMethodID(env, cls, "exit", "(I)I");
     j->last_error = (*env)->GetStaticMethodID(env, cls, "lastError",
@@ -571,11 +573,12 @@ ngx_http_ipng_stats_jvm_drain(ngx_log_t *log, ngx_uint_t tick)
  */
 
 ngx_int_t
-ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r, ngx_str_t *accept)
+ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r, ngx_str_t *accept,
+    ngx_str_t *accept_encoding)
 {
     jint                           ticket;
     JNIEnv                        *env;
-    jbyteArray                     args, hdr;
+    jbyteArray                     args, hdr, enc;
     ngx_http_ipng_stats_jvm_t     *j;
     ngx_http_ipng_stats_worker_t  *w;
 
@@ -589,34 +592,19 @@ ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r, ngx_str_t *accept)
     }
 
     ticket = -1;
-    args = NULL;
-    hdr = NULL;
 
     /* no rendering is under way: a new answer begins */
     ngx_http_ipng_stats_answer_drop();
 
-    if (r->args.len) {
-        args = (*env)->NewByteArray(env, r->args.len);
-        if (args == NULL) {
-            goto done;
-        }
-
-        (*env)->SetByteArrayRegion(env, args, 0, r->args.len,
-                                   (jbyte *) r->args.data);
-    }
-
-    if (accept->len) {
-        hdr = (*env)->NewByteArray(env, accept->len);
-        if (hdr == NULL) {
-            goto done;
-        }
-
-        (*env)->SetByteArrayRegion(env, hdr, 0, accept->len,
-                                   (jbyte *) accept->data);
+    if (ngx_http_ipng_stats_jbytes(env, &r->args, &args) != NGX_OK
+        || ngx_http_ipng_stats_jbytes(env, accept, &hdr) != NGX_OK
+        || ngx_http_ipng_stats_jbytes(env, accept_encoding, &enc) != NGX_OK)
+    {
+        goto done;
     }
 
     ticket = (*env)->CallStaticIntMethod(env, j->bridge, j->scrape_begin,
-                                         (jint) w->nrecords, args, hdr);
+                                         (jint) w->nrecords, args, hdr, enc);
     w->nrecords = 0;
 
 done:
@@ -636,14 +624,39 @@ done:
 }
 
 
-/* second half, on the event loop again: "content-type\n" + body */
+/* s as a new Java byte[] in the current local frame; NULL when s is empty */
+
+static ngx_int_t
+ngx_http_ipng_stats_jbytes(JNIEnv *env, ngx_str_t *s, jbyteArray *out)
+{
+    *out = NULL;
+
+    if (s->len == 0) {
+        return NGX_OK;
+    }
+
+    *out = (*env)->NewByteArray(env, s->len);
+    if (*out == NULL) {
+        return NGX_ERROR;
+    }
+
+    (*env)->SetByteArrayRegion(env, *out, 0, s->len, (jbyte *) s->data);
+
+    return NGX_OK;
+}
+
+
+/*
+ * second half, on the event loop again: "content-type\n" + body, or
+ * "content-type\tgzip\n" + the body compressed
+ */
 
 ngx_int_t
 ngx_http_ipng_stats_jvm_scrape_end(ngx_http_request_t *r, ngx_int_t ticket,
-    ngx_str_t *content_type, ngx_str_t *body)
+    ngx_str_t *content_type, ngx_str_t *content_encoding, ngx_str_t *body)
 {
     jint                        len;
-    u_char                     *nl;
+    u_char                     *nl, *tab;
     JNIEnv                     *env;
     ngx_str_t                   answer;
     ngx_http_ipng_stats_jvm_t  *j;
@@ -676,8 +689,12 @@ ngx_http_ipng_stats_jvm_scrape_end(ngx_http_request_t *r, ngx_int_t ticket,
         return NGX_ERROR;
     }
 
+    tab = ngx_strlchr(answer.data, nl, '\t');
+
     content_type->data = answer.data;
-    content_type->len = nl - answer.data;
+    content_type->len = (tab ? tab : nl) - answer.data;
+    content_encoding->data = tab ? tab + 1 : NULL;
+    content_encoding->len = tab ? nl - (tab + 1) : 0;
     body->data = nl + 1;
     body->len = answer.data + answer.len - (nl + 1);
 

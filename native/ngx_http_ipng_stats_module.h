@@ -198,9 +198,10 @@ ngx_int_t ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf);
 ngx_int_t ngx_http_ipng_stats_jvm_drain(ngx_log_t *log, ngx_uint_t tick);
 ngx_int_t ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r,
-    ngx_str_t *accept);
+    ngx_str_t *accept, ngx_str_t *accept_encoding);
 ngx_int_t ngx_http_ipng_stats_jvm_scrape_end(ngx_http_request_t *r,
-    ngx_int_t ticket, ngx_str_t *content_type, ngx_str_t *body);
+    ngx_int_t ticket, ngx_str_t *content_type, ngx_str_t *content_encoding,
+    ngx_str_t *body);
 void ngx_http_ipng_stats_jvm_exit(ngx_log_t *log);
 
 /* log phase: ngx_http_ipng_stats_log.c */

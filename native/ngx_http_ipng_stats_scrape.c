@@ -28,9 +28,15 @@
 typedef struct {
     ngx_http_request_t         *request;
     ngx_str_t                   accept;
+    ngx_str_t                   accept_encoding;
     ngx_int_t                   ticket;
     ngx_queue_t                 queue;
 } ngx_http_ipng_stats_scrape_ctx_t;
+
+
+static ngx_str_t  ngx_http_ipng_stats_accept = ngx_string("Accept");
+static ngx_str_t  ngx_http_ipng_stats_accept_encoding =
+    ngx_string("Accept-Encoding");
 
 
 static ngx_int_t ngx_http_ipng_stats_scrape_start(
@@ -41,9 +47,12 @@ static void ngx_http_ipng_stats_scrape_next(void);
 static void ngx_http_ipng_stats_scrape_finish(
     ngx_http_ipng_stats_scrape_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_ipng_stats_send(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *type, u_char *data, size_t len);
-static void ngx_http_ipng_stats_find_accept(ngx_http_request_t *r,
-    ngx_str_t *accept);
+    ngx_uint_t status, ngx_str_t *type, ngx_str_t *encoding, u_char *data,
+    size_t len);
+static ngx_int_t ngx_http_ipng_stats_push_header(ngx_http_request_t *r,
+    char *key, ngx_str_t *value, ngx_table_elt_t **elt);
+static void ngx_http_ipng_stats_find_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
 
 
 ngx_int_t
@@ -87,7 +96,7 @@ ngx_http_ipng_stats_scrape_handler(ngx_http_request_t *r)
                      - p;
 
         return ngx_http_ipng_stats_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        &type, body.data, body.len);
+                                        &type, NULL, body.data, body.len);
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ipng_stats_scrape_ctx_t));
@@ -96,7 +105,10 @@ ngx_http_ipng_stats_scrape_handler(ngx_http_request_t *r)
     }
 
     ctx->request = r;
-    ngx_http_ipng_stats_find_accept(r, &ctx->accept);
+    ngx_http_ipng_stats_find_header(r, &ngx_http_ipng_stats_accept,
+                                    &ctx->accept);
+    ngx_http_ipng_stats_find_header(r, &ngx_http_ipng_stats_accept_encoding,
+                                    &ctx->accept_encoding);
 
     if (w->scrape_current) {
         ngx_queue_insert_tail(&w->scrape_waiting, &ctx->queue);
@@ -116,7 +128,8 @@ ngx_http_ipng_stats_scrape_start(ngx_http_ipng_stats_scrape_ctx_t *ctx)
 {
     ngx_int_t  ticket;
 
-    ticket = ngx_http_ipng_stats_jvm_scrape_begin(ctx->request, &ctx->accept);
+    ticket = ngx_http_ipng_stats_jvm_scrape_begin(ctx->request, &ctx->accept,
+                                                  &ctx->accept_encoding);
 
     if (ticket == NGX_ERROR) {
         return NGX_ERROR;
@@ -154,7 +167,7 @@ ngx_http_ipng_stats_scrape_done(ngx_event_t *ev)
 {
     uint64_t                           n;
     ngx_int_t                          rc;
-    ngx_str_t                          type, body;
+    ngx_str_t                          type, encoding, body;
     ngx_connection_t                  *c;
     ngx_http_ipng_stats_worker_t      *w;
     ngx_http_ipng_stats_scrape_ctx_t  *ctx;
@@ -187,12 +200,12 @@ ngx_http_ipng_stats_scrape_done(ngx_event_t *ev)
     }
 
     rc = ngx_http_ipng_stats_jvm_scrape_end(ctx->request, ctx->ticket, &type,
-                                            &body);
+                                            &encoding, &body);
 
     ngx_http_ipng_stats_scrape_finish(ctx, rc == NGX_OK
                                    ? ngx_http_ipng_stats_send(ctx->request,
-                                         NGX_HTTP_OK, &type, body.data,
-                                         body.len)
+                                         NGX_HTTP_OK, &type, &encoding,
+                                         body.data, body.len)
                                    : NGX_HTTP_INTERNAL_SERVER_ERROR);
 
     ngx_http_ipng_stats_scrape_next();
@@ -332,14 +345,20 @@ ngx_http_ipng_stats_scrape_init_process(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * encoding: NULL for a message of the module's own, else the answer's
+ * Content-Encoding (empty: none); either way the answer varies with the
+ * request's Accept and Accept-Encoding headers
+ */
+
 static ngx_int_t
 ngx_http_ipng_stats_send(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *type, u_char *data, size_t len)
+    ngx_str_t *type, ngx_str_t *encoding, u_char *data, size_t len)
 {
     ngx_int_t         rc;
     ngx_buf_t        *b;
+    ngx_str_t         value;
     ngx_chain_t       out;
-    ngx_table_elt_t  *h;
 
     r->headers_out.status = status;
     r->headers_out.content_type = *type;
@@ -348,14 +367,33 @@ ngx_http_ipng_stats_send(ngx_http_request_t *r, ngx_uint_t status,
 
     /* a scrape is a moment: no proxy or browser may keep it */
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    ngx_str_set(&value, "no-store");
+
+    if (ngx_http_ipng_stats_push_header(r, "Cache-Control", &value, NULL)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
+    if (encoding) {
+        ngx_str_set(&value, "Accept, Accept-Encoding");
+
+        if (ngx_http_ipng_stats_push_header(r, "Vary", &value, NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    /* set, it also keeps nginx's gzip filter from compressing it again */
+
+    if (encoding && encoding->len
+        && ngx_http_ipng_stats_push_header(r, "Content-Encoding", encoding,
+                                    &r->headers_out.content_encoding)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (r->method == NGX_HTTP_HEAD || len == 0) {
         r->header_only = 1;
@@ -385,15 +423,45 @@ ngx_http_ipng_stats_send(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+static ngx_int_t
+ngx_http_ipng_stats_push_header(ngx_http_request_t *r, char *key,
+    ngx_str_t *value, ngx_table_elt_t **elt)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+
+    if (elt) {
+        *elt = h;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the first request header called name (case-insensitive); empty if none */
+
 static void
-ngx_http_ipng_stats_find_accept(ngx_http_request_t *r, ngx_str_t *accept)
+ngx_http_ipng_stats_find_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    accept->len = 0;
-    accept->data = NULL;
+    value->len = 0;
+    value->data = NULL;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -410,12 +478,10 @@ ngx_http_ipng_stats_find_accept(ngx_http_request_t *r, ngx_str_t *accept)
             i = 0;
         }
 
-        if (h[i].key.len == sizeof("Accept") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
-                               sizeof("Accept") - 1) == 0)
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
         {
-            /* the first Accept header counts */
-            *accept = h[i].value;
+            *value = h[i].value;
             return;
         }
     }

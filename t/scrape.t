@@ -193,3 +193,50 @@ Accept: application/json
 GET /status
 --- response_body_like
 ^# TYPE nginx_ipng_requests_total counter$
+
+
+
+=== TEST 12: gzip when Accept-Encoding asks for it: the counts of the access log, plain or unpacked, never compressed twice
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    access_log logs/counted.log;
+    location /status { ipng_stats; access_log off; gzip on; gzip_types text/plain application/json; gzip_min_length 1; }
+    location / { return 200 "ok\n"; }
+    location /gone { return 404; }
+--- pre_requests
+GET / x7
+GET /gone x3
+--- shell
+sleep 1.2
+status=http://127.0.0.1:$TEST_NGINX_SERVER_PORT/status
+curl -sS -D plain.h -o plain.txt "$status"
+curl -sS -D gz.h -o gz.body -H 'Accept-Encoding: gzip' "$status"
+curl -sS -D json.h -o json.gz -H 'Accept-Encoding: deflate, gzip;q=0.8' -H 'Accept: application/json' "$status"
+grep -qi '^Content-Encoding: gzip' gz.h || { echo "no Content-Encoding: gzip"; cat gz.h; exit 1; }
+grep -qi '^Content-Encoding: gzip' json.h || { echo "JSON: no Content-Encoding: gzip"; cat json.h; exit 1; }
+if grep -qi '^Content-Encoding' plain.h; then echo "plain answer encoded"; cat plain.h; exit 1; fi
+gunzip -c gz.body > gz.txt            # fails on a body compressed twice
+gunzip -c json.gz > json.txt
+[ "$(wc -c < gz.body)" -lt "$(wc -c < gz.txt)" ]
+for code in 200 404; do
+    n=$(awk -v c=$code '$9 == c' logs/counted.log | wc -l)
+    for f in plain.txt gz.txt; do
+        grep -qx "nginx_ipng_requests_total{source_tag=\"direct\",vip=\"127.0.0.1\",code=\"$code\",} $n.0" $f \
+            || { echo "$f: code $code is not $n"; grep requests_total $f; exit 1; }
+    done
+    grep -q "\"$code\":{\"requests\":$n," json.txt || { echo "json: code $code is not $n"; cat json.txt; exit 1; }
+done
+# the same document, but for the scrape's own metrics and the rates of the second between
+strip() { grep -v -e '^nginx_ipng_scrape_duration' -e '^nginx_ipng_flush' -e '^nginx_ipng_rate_' "$1"; }
+diff <(strip plain.txt) <(strip gz.txt)
+--- request
+GET /status
+--- more_headers
+Accept-Encoding: gzip
+--- response_headers
+Content-Encoding: gzip
+Vary: Accept, Accept-Encoding
+--- no_error_log
+[error]
+[alert]

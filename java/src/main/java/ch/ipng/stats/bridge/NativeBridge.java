@@ -205,9 +205,11 @@ public final class NativeBridge {
      * Drain, flush and tick on the event loop, then render on the render
      * thread; when it is done, {@link #done} gets the returned ticket and C
      * collects the answer with {@link #scrapeEnd}. One scrape at a time: C
-     * queues the others. Returns the ticket (> 0), or -1 (see {@link #lastError()}).
+     * queues the others. {@code accept} and {@code acceptEncoding} are the
+     * request's headers of those names, or null. Returns the ticket (> 0),
+     * or -1 (see {@link #lastError()}).
      */
-    public static int scrapeBegin(int count, byte[] args, byte[] accept) {
+    public static int scrapeBegin(int count, byte[] args, byte[] accept, byte[] acceptEncoding) {
         try {
             long start = System.nanoTime();
             doDrain(count);
@@ -216,7 +218,7 @@ public final class NativeBridge {
             int t = ++ticket > 0 ? ticket : (ticket = 1);
             renderedTicket = 0;
             renderError = null;
-            renderer.execute(new Render(t, zone, build, args, accept, start));
+            renderer.execute(new Render(t, zone, build, args, accept, acceptEncoding, start));
             return t;
         } catch (Throwable t) {
             fail(describe(t));
@@ -226,7 +228,8 @@ public final class NativeBridge {
 
     /**
      * The length of the answer of the scrape {@code t}, which the render
-     * thread handed to C ({@code "<content-type>\n<body>"}, through
+     * thread handed to C ({@code "<content-type>\n<body>"}, or
+     * {@code "<content-type>\tgzip\n<gzip body>"}, through
      * answerAppend), or -1 (see {@link #lastError()}). C starts a new answer
      * at each {@link #scrapeBegin}, dropping one it did not collect.
      */
@@ -299,14 +302,17 @@ public final class NativeBridge {
         private final BuildInfo build;
         private final byte[] args;
         private final byte[] accept;
+        private final byte[] acceptEncoding;
         private final long start;
 
-        Render(int ticket, SharedZone zone, BuildInfo build, byte[] args, byte[] accept, long start) {
+        Render(int ticket, SharedZone zone, BuildInfo build, byte[] args, byte[] accept, byte[] acceptEncoding,
+               long start) {
             this.ticket = ticket;
             this.zone = zone;
             this.build = build;
             this.args = args;
             this.accept = accept;
+            this.acceptEncoding = acceptEncoding;
             this.start = start;
         }
 
@@ -314,13 +320,14 @@ public final class NativeBridge {
         public void run() {
             try {
                 renderOut.overflowTo(answer);
-                Scrape.render(renderOut, zone, build, args, accept);
-                renderOut.flush();
+                Scrape.render(renderOut, zone, build, args, accept, acceptEncoding);
+                long length = renderOut.finish();
                 zone.recordScrape(System.nanoTime() - start);
-                renderedLength = Math.toIntExact(renderOut.written());
+                renderedLength = Math.toIntExact(length);
                 renderedTicket = ticket;
             } catch (Throwable e) {
                 renderError = describe(e);
+                renderOut.reset();              // frees a compressor at once
             } finally {
                 done.accept(ticket);
             }

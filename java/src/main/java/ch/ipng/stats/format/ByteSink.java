@@ -41,6 +41,9 @@ public final class ByteSink extends OutputStream {
     private int paceAt = PACE_BYTES;
     private Overflow overflow;
     private long handedOver;
+    /* the compressing stage in front of overflow, and what went past it plain */
+    private Gzip gzip;
+    private long plain;
 
     public ByteSink(int initialCapacity) {
         buf = new byte[Math.max(16, initialCapacity)];
@@ -65,8 +68,13 @@ public final class ByteSink extends OutputStream {
      * over, and {@link #flush} hands that over too.
      */
     public ByteSink overflowTo(Overflow o) {
+        dropCompression();
         overflow = o;
         return this;
+    }
+
+    public boolean hasOverflow() {
+        return overflow != null;
     }
 
     /** Bytes written since the last {@link #reset}, handed over or not. */
@@ -85,8 +93,49 @@ public final class ByteSink extends OutputStream {
         }
     }
 
+    /**
+     * From here on what is handed over is compressed ({@link Gzip}): what was
+     * written so far (the answer's head line) is handed over as it is first.
+     * Needs an {@link Overflow}; without one, returns false and stays plain.
+     */
+    public boolean compressFromHere() {
+        if (overflow == null || gzip != null) {
+            return false;
+        }
+        flush();
+        plain = handedOver;
+        gzip = new Gzip(overflow, buf.length);
+        overflow = gzip;
+        return true;
+    }
+
+    /**
+     * Hands over the rest ({@link #flush}), ending a compressed part; returns
+     * the bytes the {@link Overflow} received since the last {@link #reset}.
+     */
+    public long finish() {
+        flush();
+        if (gzip == null) {
+            return handedOver;
+        }
+        Gzip g = gzip;
+        gzip = null;
+        overflow = g.next();
+        return plain + g.finish();
+    }
+
+    /* a render that failed half way: its compressed answer is dropped */
+    private void dropCompression() {
+        if (gzip != null) {
+            gzip.end();
+            overflow = gzip.next();
+            gzip = null;
+        }
+    }
+
     /** Empties the buffer; drops an array larger than {@link #KEEP_LIMIT}. */
     public void reset() {
+        dropCompression();
         size = 0;
         handedOver = 0;
         paceAt = PACE_BYTES;

@@ -17,6 +17,12 @@ import java.nio.charset.StandardCharsets;
  * </ul>
  * (simpleclient's {@code TextFormat.chooseContentType} is not used: it throws
  * on an Accept header such as {@code ";"}.)
+ *
+ * <p>The body is compressed (gzip, {@link Gzip}) when the Accept-Encoding
+ * header accepts gzip ({@link #acceptsGzip}) and the answer goes out in
+ * chunks (a {@link ByteSink} with an Overflow, as in the module); the head
+ * line is then {@code <content-type> "\t" "gzip"}, and C sends the
+ * Content-Encoding header.
  */
 public final class Scrape {
 
@@ -85,31 +91,122 @@ public final class Scrape {
         return true;
     }
 
-    /** {@link #render(ByteSink, SharedZone, BuildInfo, byte[], byte[])} into a new array. */
+    /**
+     * Whether an Accept-Encoding header accepts gzip (RFC 9110, 12.5.3): the
+     * first {@code gzip} (or {@code x-gzip}) coding decides, else {@code *};
+     * a weight {@code q=0} (or 0.0, 0.00, 0.000) refuses, and so does a
+     * weight that is not a number from 0 to 1 (identity is always a safe
+     * answer). Codings compare case-insensitively; never throws.
+     */
+    static boolean acceptsGzip(byte[] h) {
+        if (h == null) {
+            return false;
+        }
+        boolean star = false;
+        int start = 0;
+        while (start <= h.length) {
+            int end = start;
+            while (end < h.length && h[end] != ',') {
+                end++;
+            }
+            int semi = start;
+            while (semi < end && h[semi] != ';') {
+                semi++;
+            }
+            boolean accepted = weightAboveZero(h, semi, end);
+            if (isType(h, start, semi, GZIP) || isType(h, start, semi, X_GZIP)) {
+                return accepted;
+            }
+            if (isType(h, start, semi, STAR)) {
+                star = accepted;
+            }
+            start = end + 1;
+        }
+        return star;
+    }
+
+    private static final byte[] GZIP = "gzip".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] X_GZIP = "x-gzip".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] STAR = "*".getBytes(StandardCharsets.US_ASCII);
+
+    /* the parameters h[from..to), each after a ';': no q is weight 1 */
+    private static boolean weightAboveZero(byte[] h, int from, int to) {
+        while (from < to) {
+            int p = from + 1;
+            int end = p;
+            while (end < to && h[end] != ';') {
+                end++;
+            }
+            while (p < end && (h[p] == ' ' || h[p] == '\t')) {
+                p++;
+            }
+            if (end - p >= 2 && (h[p] == 'q' || h[p] == 'Q') && h[p + 1] == '=') {
+                return weight(h, p + 2, end) > 0;
+            }
+            from = end;
+        }
+        return true;
+    }
+
+    /* a qvalue ("0", "0.5", "1.000"), in thousandths; -1 if it is none */
+    private static int weight(byte[] h, int from, int to) {
+        while (to > from && (h[to - 1] == ' ' || h[to - 1] == '\t')) {
+            to--;
+        }
+        if (from >= to || (h[from] != '0' && h[from] != '1')) {
+            return -1;
+        }
+        int w = (h[from] - '0') * 1000;
+        if (from + 1 == to) {
+            return w;
+        }
+        if (h[from + 1] != '.' || to - from - 2 > 3) {
+            return -1;
+        }
+        int scale = 100;
+        for (int i = from + 2; i < to; i++, scale /= 10) {
+            if (h[i] < '0' || h[i] > '9') {
+                return -1;
+            }
+            w += (h[i] - '0') * scale;
+        }
+        return w <= 1000 ? w : -1;
+    }
+
+    /** {@link #render(ByteSink, SharedZone, BuildInfo, byte[], byte[], byte[])} into a new array, never compressed. */
     public static byte[] render(SharedZone zone, BuildInfo build, byte[] query, byte[] accept) throws IOException {
         ByteSink out = new ByteSink(8192);
-        render(out, zone, build, query, accept);
+        render(out, zone, build, query, accept, null);
         return out.toByteArray();
     }
 
     /**
-     * Replaces the content of {@code out} with {@code <content-type> "\n" <body>}:
-     * the answer to a scrape with this query string and Accept header.
+     * Replaces the content of {@code out} with {@code <content-type> "\n" <body>}
+     * (or {@code <content-type> "\tgzip\n" <gzip body>}): the answer to a
+     * scrape with this query string and Accept and Accept-Encoding headers.
+     * A compressed answer is complete only after {@link ByteSink#finish}.
      */
-    public static void render(ByteSink out, SharedZone zone, BuildInfo build, byte[] query, byte[] accept)
-            throws IOException {
+    public static void render(ByteSink out, SharedZone zone, BuildInfo build, byte[] query, byte[] accept,
+                              byte[] acceptEncoding) throws IOException {
         int format = negotiate(accept);
         out.pacer().begin();
         ZoneSnapshot snapshot = ZoneSnapshot.read(zone, ScrapeFilter.parse(query), out.pacer());
         out.reset();
-        if (format == FORMAT_JSON) {
-            out.writeAscii(CONTENT_TYPE_JSON + "\n");
-            JsonFormat.write(out, snapshot);
-            return;
-        }
+        boolean json = format == FORMAT_JSON;
         boolean openMetrics = format == FORMAT_OPENMETRICS;
-        out.writeAscii(openMetrics ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_004);
+        out.writeAscii(json ? CONTENT_TYPE_JSON : openMetrics ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_004);
+        boolean gzip = acceptsGzip(acceptEncoding) && out.hasOverflow();
+        if (gzip) {
+            out.writeAscii("\tgzip");
+        }
         out.write('\n');
-        PrometheusFormat.write(out, snapshot, build, openMetrics);
+        if (gzip) {
+            out.compressFromHere();
+        }
+        if (json) {
+            JsonFormat.write(out, snapshot);
+        } else {
+            PrometheusFormat.write(out, snapshot, build, openMetrics);
+        }
     }
 }

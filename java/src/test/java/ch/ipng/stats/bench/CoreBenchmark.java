@@ -160,7 +160,7 @@ public class CoreBenchmark {
 
         ByteBuffer render(byte[] accept) throws java.io.IOException {
             answer.clear();
-            Scrape.render(out, zone, build, null, accept);
+            Scrape.render(out, zone, build, null, accept, null);
             out.flush();
             return answer;
         }

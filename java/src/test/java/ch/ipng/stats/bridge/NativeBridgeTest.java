@@ -44,7 +44,7 @@ class NativeBridgeTest {
         assertEquals(int.class, c.getMethod("drain", int.class).getReturnType());
         assertEquals(int.class, c.getMethod("tick", int.class).getReturnType());
         assertEquals(byte[].class, c.getMethod("scrape", int.class, byte[].class, byte[].class).getReturnType());
-        assertEquals(int.class, c.getMethod("scrapeBegin", int.class, byte[].class, byte[].class).getReturnType());
+        assertEquals(int.class, c.getMethod("scrapeBegin", int.class, byte[].class, byte[].class, byte[].class).getReturnType());
         assertEquals(int.class, c.getMethod("scrapeEnd", int.class).getReturnType());
         assertEquals(int.class, c.getMethod("exit", int.class).getReturnType());
         assertEquals(String.class, c.getMethod("lastError").getReturnType());
@@ -149,7 +149,7 @@ class NativeBridgeTest {
         NativeBridge.answer = (b, len) -> collected.write(b, 0, len);
         try {
             TestZones.record(records, 0, 1, "192.0.2.1", 404, 10, 20, 3, -1);
-            int t = NativeBridge.scrapeBegin(1, null, "application/json".getBytes());
+            int t = NativeBridge.scrapeBegin(1, null, "application/json".getBytes(), null);
             assertTrue(t > 0, NativeBridge.lastError());
             assertEquals(t, finished.poll(30, java.util.concurrent.TimeUnit.SECONDS));
             assertEquals("ipng-render", thread.get());
@@ -161,7 +161,7 @@ class NativeBridgeTest {
             assertEquals(-1, NativeBridge.scrapeEnd(t), "an answer is collected once");
 
             collected.reset();
-            int t2 = NativeBridge.scrapeBegin(0, "source_tag=none".getBytes(), "application/json".getBytes());
+            int t2 = NativeBridge.scrapeBegin(0, "source_tag=none".getBytes(), "application/json".getBytes(), null);
             assertEquals(t2, finished.poll(30, java.util.concurrent.TimeUnit.SECONDS));
             String shorter = collected.toString(StandardCharsets.UTF_8);
             assertEquals(shorter.length(), NativeBridge.scrapeEnd(t2));
@@ -189,7 +189,7 @@ class NativeBridgeTest {
             for (int i = 0; i < 4096; i++) {
                 TestZones.record(records, i, 1, "192.0." + (i >> 8) + "." + (i & 255), 200 + i % 5, 10, 20, 3, -1);
             }
-            int t = NativeBridge.scrapeBegin(4096, null, null);
+            int t = NativeBridge.scrapeBegin(4096, null, null, null);
             assertTrue(t > 0, NativeBridge.lastError());
             assertEquals(t, finished.poll(30, java.util.concurrent.TimeUnit.SECONDS));
             String direct = text(NativeBridge.scrape(0, null, null));

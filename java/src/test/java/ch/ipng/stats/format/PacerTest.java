@@ -106,11 +106,11 @@ class PacerTest {
         for (String accept : new String[] {null, "application/openmetrics-text", "application/json"}) {
             byte[] a = accept == null ? null : accept.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
             ByteSink plain = new ByteSink(1 << 16);
-            Scrape.render(plain, zone, build, null, a);
+            Scrape.render(plain, zone, build, null, a, null);
             AtomicLong ticking = new AtomicLong();
             List<Long> sleeps = new ArrayList<>();
             ByteSink paced = new ByteSink(1 << 16).pacer(new Pacer(1, 0, ticking::incrementAndGet, sleeps::add));
-            Scrape.render(paced, zone, build, null, a);
+            Scrape.render(paced, zone, build, null, a, null);
             assertArrayEquals(plain.toByteArray(), paced.toByteArray(), String.valueOf(accept));
             // every check on a clock that never stands still finds the slice used: the sink
             // asks at the first write past each mark and sets the next PACE_BYTES after it
