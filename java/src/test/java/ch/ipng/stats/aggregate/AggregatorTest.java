@@ -134,6 +134,64 @@ class AggregatorTest {
         assertEquals(3, code(only(z, "mg1", "192.0.2.10"), "200").requests);
     }
 
+    /**
+     * A flush visits only the entries that changed since the last one: with
+     * 600 keys known and a few busy per round (some in every round, some
+     * once, one round with none), the zone still ends at exactly what was
+     * sent, key by key, after every flush.
+     */
+    @Test
+    void eachFlushAddsExactlyWhatChangedSinceTheLast() {
+        SharedZone z = TestZones.zone(1 << 20);
+        Aggregator a = aggregator(z, "direct", "mg1");
+        int vips = 30;
+        int[] statuses = {200, 204, 301, 302, 304, 400, 403, 404, 500, 503};
+        long[][] want = new long[2 * vips * statuses.length][3];   // requests, bytes in, bytes out
+        long[][] hist = new long[2 * vips][3];                     // count, sum ms, upstream count
+        java.util.Random rnd = new java.util.Random(7);
+        ByteBuffer r = TestZones.records(600);
+        for (int round = 0; round < 12; round++) {
+            int n = round == 0 ? 600 : round == 5 ? 0 : 1 + rnd.nextInt(20);
+            for (int i = 0; i < n; i++) {
+                // round 0: every key once; later: key 0 always, the rest at random
+                int k = round == 0 ? i : i == 0 ? 0 : rnd.nextInt(want.length);
+                int src = k % 2;
+                int v = k / 2 % vips;
+                int st = k / (2 * vips);
+                long in = 1 + rnd.nextInt(500);
+                long out = 1 + rnd.nextInt(5000);
+                long ms = rnd.nextInt(6000);
+                long up = rnd.nextBoolean() ? rnd.nextInt(100) : -1;
+                TestZones.record(r, i, src, "192.0.2." + (v + 1), statuses[st], in, out, ms, up);
+                want[k][0]++;
+                want[k][1] += in;
+                want[k][2] += out;
+                int series = src * vips + v;
+                hist[series][0]++;
+                hist[series][1] += ms;
+                hist[series][2] += up >= 0 ? 1 : 0;
+            }
+            a.drain(r, n);
+            a.flush();
+            java.util.Map<String, ZoneSnapshot.Series> read = new java.util.HashMap<>();
+            for (ZoneSnapshot.Series s : ZoneSnapshot.read(z, ScrapeFilter.NONE).series) {
+                read.put(s.tag + " " + s.vip, s);
+            }
+            for (int k = 0; k < want.length; k++) {
+                ZoneSnapshot.Series s = read.get((k % 2 == 0 ? "direct" : "mg1") + " 192.0.2." + (k / 2 % vips + 1));
+                ZoneSnapshot.Code c = code(s, Integer.toString(statuses[k / (2 * vips)]));
+                String what = "round " + round + ", key " + k;
+                assertEquals(want[k][0], c.requests, what);
+                assertEquals(want[k][1], c.bytesIn, what);
+                assertEquals(want[k][2], c.bytesOut, what);
+                int series = k % 2 * vips + k / 2 % vips;
+                assertEquals(hist[series][0], s.duration.count(), what);
+                assertEquals(hist[series][1], s.duration.sumMs, what);
+                assertEquals(hist[series][2], s.upstream.count(), what);
+            }
+        }
+    }
+
     @Test
     void durationLandsInTheFirstBucketWhoseBoundIsAtLeastTheValue() {
         SharedZone z = TestZones.open(TestZones.buffer(1 << 20, 1 << 20, STATUS_MODE_EXACT, 5, 50));

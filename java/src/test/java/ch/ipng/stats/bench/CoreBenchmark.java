@@ -158,10 +158,16 @@ public class CoreBenchmark {
             build = new BuildInfo("0.1.0", "1.22.1", System.getProperty("java.version"));
         }
 
+        final byte[] gzip = "gzip".getBytes();
+
         ByteBuffer render(byte[] accept) throws java.io.IOException {
+            return render(accept, null);
+        }
+
+        ByteBuffer render(byte[] accept, byte[] acceptEncoding) throws java.io.IOException {
             answer.clear();
-            Scrape.render(out, zone, build, null, accept, null);
-            out.flush();
+            Scrape.render(out, zone, build, null, accept, acceptEncoding);
+            out.finish();
             return answer;
         }
     }
@@ -175,6 +181,32 @@ public class CoreBenchmark {
     @Benchmark
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public void flushAllKeys(FlushState s) {
+        s.aggregator.flush();
+    }
+
+    /**
+     * The same 12,000 keys known to the worker, one of them busy: one record
+     * drained, then a flush. A worker's steady state with a long tail of idle
+     * keys; the flush should cost per changed key, not per known key.
+     */
+    @State(Scope.Thread)
+    public static class FlushOneState {
+        Aggregator aggregator;
+        final ByteBuffer one = TestZones.records(1);
+
+        @Setup(Level.Trial)
+        public void setup() {
+            FlushState all = new FlushState();
+            all.setup();
+            aggregator = all.aggregator;
+            key(one, 0, KEYS / 2);
+        }
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public void flushOneOfAllKeys(FlushOneState s) {
+        s.aggregator.drain(s.one, 1);
         s.aggregator.flush();
     }
 
@@ -223,6 +255,13 @@ public class CoreBenchmark {
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public ByteBuffer renderPrometheusCold(ColdRenderState s) throws Exception {
         return s.render(null);
+    }
+
+    /** What Prometheus gets: the same text, gzip (level 1) on the render thread. */
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public ByteBuffer renderPrometheusGzip(RenderState s) throws Exception {
+        return s.render(null, s.gzip);
     }
 
     @Benchmark
