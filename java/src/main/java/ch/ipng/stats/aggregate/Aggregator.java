@@ -98,11 +98,16 @@ public final class Aggregator {
     private final int[] codeList;
     private int codesUsed;
 
-    /* entries with a non-zero delta, each listed once, by its first change since the last flush */
+    /*
+     * series entries with a non-zero delta, each listed once, by its first
+     * request since the last flush; a flush walks their code entries through
+     * seriesCodes (code entry + 1 of the series' last claimed code, 0: none)
+     * and codeNext (the same series' code claimed before it)
+     */
     private final int[] dirtySeries;
     private int dirtySeriesCount;
-    private final int[] dirtyCodes;
-    private int dirtyCodesCount;
+    private final int[] seriesCodes;
+    private final int[] codeNext;
 
     private int generation;
     private long droppedRecords;
@@ -153,7 +158,8 @@ public final class Aggregator {
         codeList = new int[codeCapacity];
         Arrays.fill(codeZone, UNKNOWN);
         dirtySeries = new int[seriesCapacity];
-        dirtyCodes = new int[codeCapacity];
+        seriesCodes = new int[seriesCapacity];
+        codeNext = new int[codeCapacity];
     }
 
     /** Connections whose ingress interface matched no device, since the last flush. */
@@ -253,9 +259,7 @@ public final class Aggregator {
         final int histStride = stride;
         final boolean classes = statusClasses;
         final int[] ds = dirtySeries;
-        final int[] dc = dirtyCodes;
         int nds = dirtySeriesCount;
-        int ndc = dirtyCodesCount;
         long misses = 0;
         for (int r = 0; r < n; r += RECORD_WORDS) {
             long meta = w[r + META_WORD];
@@ -286,11 +290,9 @@ public final class Aggregator {
             }
             if (seriesUsed >= seriesLimit || codesUsed >= codeLimit) {
                 dirtySeriesCount = nds;
-                dirtyCodesCount = ndc;
                 flush();
                 clear();
                 nds = 0;
-                ndc = 0;
             }
             long skey = (tags[sourceId] << 8 | family) + 1;
             int s = (int) ((hi * M1 + lo * M2 + skey * M3) >>> sShift) & sMask;
@@ -303,14 +305,10 @@ public final class Aggregator {
             if (ct[c * CODE_WORDS] != ckey) {
                 c = code(c, ckey);
             }
-            int ce = c * CODE_WORDS;
-            long req = ct[ce + REQ];
-            if (req == 0) {
-                dc[ndc++] = c;
-            }
-            ct[ce + REQ] = req + 1;
-            ct[ce + IN] += w[r + BYTES_IN_OFFSET / Long.BYTES];
-            ct[ce + OUT] += w[r + BYTES_OUT_OFFSET / Long.BYTES];
+            c *= CODE_WORDS;
+            ct[c + REQ]++;
+            ct[c + IN] += w[r + BYTES_IN_OFFSET / Long.BYTES];
+            ct[c + OUT] += w[r + BYTES_OUT_OFFSET / Long.BYTES];
 
             int base = s * histStride;
             long ms = w[r + REQUEST_TIME_OFFSET / Long.BYTES];
@@ -328,7 +326,6 @@ public final class Aggregator {
         }
         ifindexMisses += misses;
         dirtySeriesCount = nds;
-        dirtyCodesCount = ndc;
     }
 
     /* the upstream histogram's observation; records() writes the request's inline, as a call costs C1 */
@@ -376,6 +373,9 @@ public final class Aggregator {
             if (k == 0) {
                 codes[e] = key;
                 codeList[codesUsed++] = i;
+                int s = (int) (key >>> 16) - 1;
+                codeNext[i] = seriesCodes[s];
+                seriesCodes[s] = i + 1;
                 return i;
             }
             if (k == key) {
@@ -399,55 +399,63 @@ public final class Aggregator {
         }
         for (int n = 0; n < dirtySeriesCount; n++) {
             int s = dirtySeries[n];
-            int base = s * stride;
-            if (hist[base + COUNT] == 0 && hist[base + histWords + COUNT] == 0) {
-                continue;
+            flushHistograms(s);
+            for (int next = seriesCodes[s]; next != 0; next = codeNext[next - 1]) {
+                flushCode(next - 1);
             }
-            int z = zoneSeries(s);
-            for (int h = 0; h < 2; h++) {
-                int off = z < 0 ? 0 : zone.histogramOffset(z, h);
-                for (int w = 0; w < histWords; w++) {
-                    long d = hist[base + h * histWords + w];
-                    if (d != 0) {
-                        if (z >= 0) {
-                            zone.add(off + zoneWord(w) * Long.BYTES, d);
-                        }
-                        hist[base + h * histWords + w] = 0;
-                    }
-                }
-            }
-        }
-        for (int n = 0; n < dirtyCodesCount; n++) {
-            int c = dirtyCodes[n];
-            int e = c * CODE_WORDS;
-            if (codes[e + REQ] == 0 && codes[e + IN] == 0 && codes[e + OUT] == 0) {
-                continue;
-            }
-            int z = codeZone[c];
-            if (z == UNKNOWN) {
-                int zs = zoneSeries((int) (codes[e] >>> 16) - 1);
-                if (zs >= 0) {
-                    z = zone.findOrClaimCode(zs, (int) (codes[e] & 0xffff));
-                    codeZone[c] = z;
-                }
-            }
-            if (z >= 0) {
-                int off = zone.geometry().codeOffset(z);
-                zone.add(off + ZoneDescriptor.CODE_REQUESTS_OFFSET, codes[e + REQ]);
-                if (codes[e + IN] != 0) {
-                    zone.add(off + ZoneDescriptor.CODE_BYTES_IN_OFFSET, codes[e + IN]);
-                }
-                if (codes[e + OUT] != 0) {
-                    zone.add(off + ZoneDescriptor.CODE_BYTES_OUT_OFFSET, codes[e + OUT]);
-                }
-            }
-            codes[e + REQ] = 0;
-            codes[e + IN] = 0;
-            codes[e + OUT] = 0;
         }
         dirtySeriesCount = 0;
-        dirtyCodesCount = 0;
         zone.recordFlush(worker, System.nanoTime() - start);
+    }
+
+    /* series entry s's histogram deltas into the zone, zeroed */
+    private void flushHistograms(int s) {
+        int base = s * stride;
+        if (hist[base + COUNT] == 0 && hist[base + histWords + COUNT] == 0) {
+            return;
+        }
+        int z = zoneSeries(s);
+        for (int h = 0; h < 2; h++) {
+            int off = z < 0 ? 0 : zone.histogramOffset(z, h);
+            for (int w = 0; w < histWords; w++) {
+                long d = hist[base + h * histWords + w];
+                if (d != 0) {
+                    if (z >= 0) {
+                        zone.add(off + zoneWord(w) * Long.BYTES, d);
+                    }
+                    hist[base + h * histWords + w] = 0;
+                }
+            }
+        }
+    }
+
+    /* code entry c's deltas into the zone (claiming its slot the first time), zeroed */
+    private void flushCode(int c) {
+        int e = c * CODE_WORDS;
+        if (codes[e + REQ] == 0 && codes[e + IN] == 0 && codes[e + OUT] == 0) {
+            return;
+        }
+        int z = codeZone[c];
+        if (z == UNKNOWN) {
+            int zs = zoneSeries((int) (codes[e] >>> 16) - 1);
+            if (zs >= 0) {
+                z = zone.findOrClaimCode(zs, (int) (codes[e] & 0xffff));
+                codeZone[c] = z;
+            }
+        }
+        if (z >= 0) {
+            int off = zone.geometry().codeOffset(z);
+            zone.add(off + ZoneDescriptor.CODE_REQUESTS_OFFSET, codes[e + REQ]);
+            if (codes[e + IN] != 0) {
+                zone.add(off + ZoneDescriptor.CODE_BYTES_IN_OFFSET, codes[e + IN]);
+            }
+            if (codes[e + OUT] != 0) {
+                zone.add(off + ZoneDescriptor.CODE_BYTES_OUT_OFFSET, codes[e + OUT]);
+            }
+        }
+        codes[e + REQ] = 0;
+        codes[e + IN] = 0;
+        codes[e + OUT] = 0;
     }
 
     /** The zone's word of private histogram word w (see SUM). */
@@ -477,6 +485,7 @@ public final class Aggregator {
             int s = seriesList[n];
             series[s * SERIES_WORDS] = 0;
             seriesZone[s] = UNKNOWN;
+            seriesCodes[s] = 0;
         }
         for (int n = 0; n < codesUsed; n++) {
             int c = codeList[n];
