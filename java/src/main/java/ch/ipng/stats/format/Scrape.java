@@ -46,14 +46,8 @@ public final class Scrape {
         int format = FORMAT_TEXT;
         int start = 0;
         while (start <= accept.length) {
-            int end = start;
-            while (end < accept.length && accept[end] != ',') {
-                end++;
-            }
-            int typeEnd = start;
-            while (typeEnd < end && accept[typeEnd] != ';') {
-                typeEnd++;
-            }
+            int end = indexOf(accept, ',', start, accept.length);
+            int typeEnd = indexOf(accept, ';', start, end);
             if (isType(accept, start, typeEnd, JSON_TYPE)) {
                 return FORMAT_JSON;
             }
@@ -67,6 +61,14 @@ public final class Scrape {
 
     private static final byte[] JSON_TYPE = "application/json".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] OPENMETRICS_TYPE = "application/openmetrics-text".getBytes(StandardCharsets.US_ASCII);
+
+    /** The first c in a[from..to), else to. */
+    private static int indexOf(byte[] a, char c, int from, int to) {
+        while (from < to && a[from] != c) {
+            from++;
+        }
+        return from;
+    }
 
     /** accept[from..to), without surrounding spaces and tabs, equals type ignoring ASCII case. */
     private static boolean isType(byte[] a, int from, int to, byte[] type) {
@@ -105,14 +107,8 @@ public final class Scrape {
         boolean star = false;
         int start = 0;
         while (start <= h.length) {
-            int end = start;
-            while (end < h.length && h[end] != ',') {
-                end++;
-            }
-            int semi = start;
-            while (semi < end && h[semi] != ';') {
-                semi++;
-            }
+            int end = indexOf(h, ',', start, h.length);
+            int semi = indexOf(h, ';', start, end);
             boolean accepted = weightAboveZero(h, semi, end);
             if (isType(h, start, semi, GZIP) || isType(h, start, semi, X_GZIP)) {
                 return accepted;
@@ -133,10 +129,7 @@ public final class Scrape {
     private static boolean weightAboveZero(byte[] h, int from, int to) {
         while (from < to) {
             int p = from + 1;
-            int end = p;
-            while (end < to && h[end] != ';') {
-                end++;
-            }
+            int end = indexOf(h, ';', p, to);
             while (p < end && (h[p] == ' ' || h[p] == '\t')) {
                 p++;
             }
