@@ -22,12 +22,14 @@
 
 /*
  * The first mapping: the last answer's length and an eighth more (at least
- * 256 KB), populated at once (MAP_POPULATE); past it, the mapping doubles
- * (mremap, no copy) and the rest faults in page by page.  A 12,000-key
- * answer is ~800 pages; faulted in one by one they cost the render thread
- * about 3 ms of system time per scrape on the machine of README's figures.
+ * 64 KB, one of the render's chunks), populated at once (MAP_POPULATE); past
+ * it, the mapping doubles (mremap, no copy) and the rest faults in page by
+ * page.  A 12,000-key answer is ~800 pages (~35 gzipped); faulted in one by
+ * one they cost the render thread about 3 ms of system time per scrape on
+ * the machine of README's figures.  The floor was 256 KB: 64 pages zeroed
+ * and mapped for every one-key answer of 6.5 KB (1.2 KB gzipped).
  */
-#define NGX_HTTP_IPNG_STATS_ANSWER_FIRST  (256 * 1024)
+#define NGX_HTTP_IPNG_STATS_ANSWER_FIRST  (64 * 1024)
 
 
 typedef struct {
