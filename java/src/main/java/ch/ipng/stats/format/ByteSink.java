@@ -96,17 +96,16 @@ public final class ByteSink extends OutputStream {
     /**
      * From here on what is handed over is compressed ({@link Gzip}): what was
      * written so far (the answer's head line) is handed over as it is first.
-     * Needs an {@link Overflow}; without one, returns false and stays plain.
+     * Needs an {@link Overflow} ({@link #hasOverflow}), once per answer.
      */
-    public boolean compressFromHere() {
+    public void compressFromHere() {
         if (overflow == null || gzip != null) {
-            return false;
+            throw new IllegalStateException(overflow == null ? "nothing to compress into" : "already compressing");
         }
         flush();
         plain = handedOver;
         gzip = new Gzip(overflow, buf.length);
         overflow = gzip;
-        return true;
     }
 
     /**
