@@ -121,8 +121,11 @@ public final class Aggregator {
     }
 
     public Aggregator(SharedZone zone, int[] tagBySource, int worker, int seriesCapacity, int codeCapacity) {
-        if (Integer.bitCount(seriesCapacity) != 1 || Integer.bitCount(codeCapacity) != 1) {
-            throw new IllegalArgumentException("capacities must be powers of two");
+        if (Integer.bitCount(seriesCapacity) != 1 || Integer.bitCount(codeCapacity) != 1
+                || seriesCapacity < 4 || codeCapacity < 4) {
+            // >= 4: a table takes 3/4 of its slots before a flush, at least 3, and the hash shift is < 64
+            throw new IllegalArgumentException("capacities must be powers of two >= 4: "
+                + seriesCapacity + ", " + codeCapacity);
         }
         this.zone = zone;
         this.tagBySource = tagBySource.clone();
@@ -238,35 +241,57 @@ public final class Aggregator {
     }
 
     /*
-     * The records in w[0..n), RECORD_WORDS each. One loop with every field it
-     * reads in a local: under C1 a field is loaded again after each store and
-     * a call spills every live value, so the common path loads no field and
-     * makes no call: the first probe of each table is tried inline (the rest
-     * in series() and code()), and a duration under 4096 ms finds its bucket
-     * in bucketOf with one load (longer ones and the upstream histogram, for
-     * a proxied request, are calls).
+     * The records in w[0..n), RECORD_WORDS each, in runs that fit the room
+     * left in both private tables (a record claims at most one entry in
+     * each); a full table is flushed and cleared between runs. Checking the
+     * room per run instead of per record: DrainLoop's best 1 s windows
+     * 17.1-18.1 ns per record against 17.6-19.3, alternated four times.
      */
     private void records(long[] w, int n) {
+        int from = 0;
+        while (from < n) {
+            int room = Math.min(seriesLimit - seriesUsed, codeLimit - codesUsed);
+            if (room <= 0) {
+                flush();
+                clear();
+                continue;
+            }
+            int to = (int) Math.min(n, from + (long) room * RECORD_WORDS);
+            records(w, from, to);
+            from = to;
+        }
+    }
+
+    /*
+     * The records in w[from..to), no more than the tables have room for. One
+     * loop with every field it reads in a local: under C1 a field is loaded
+     * again after each store and a call spills every live value, so the
+     * common path loads no field and makes no call: the first probe of each
+     * table is tried inline (the rest in series() and code()), and a
+     * duration under 4096 ms finds its bucket in bucketOf with one load
+     * (longer ones and the upstream histogram, for a proxied request, are
+     * calls). The hash's top bits are the slot: no mask.
+     */
+    private void records(long[] w, int from, int to) {
         final int[] tags = tagBySource;
         final long[] st = series;
         final long[] ct = codes;
         final long[] h = hist;
         final byte[] bucketOf = this.bucketOf;
         final int sShift = seriesShift;
-        final int sMask = seriesMask;
         final int cShift = codeShift;
-        final int cMask = codeMask;
         final int histStride = stride;
         final boolean classes = statusClasses;
         final int[] ds = dirtySeries;
         int nds = dirtySeriesCount;
         long misses = 0;
-        for (int r = 0; r < n; r += RECORD_WORDS) {
+        for (int r = from; r < to; r += RECORD_WORDS) {
             long meta = w[r + META_WORD];
             int sourceId = (int) (meta >>> SOURCE_SHIFT);
             int flags = (int) (meta >>> FLAGS_SHIFT) & 0xff;
             misses += (flags & FLAG_IFINDEX_MISS) >>> 1;
-            if (sourceId < 0 || sourceId >= tags.length || tags[sourceId] < 0) {
+            int tag = sourceId >= 0 && sourceId < tags.length ? tags[sourceId] : -1;
+            if (tag < 0) {
                 droppedRecords++;
                 continue;
             }
@@ -288,20 +313,14 @@ public final class Aggregator {
             if (classes) {
                 status /= 100;
             }
-            if (seriesUsed >= seriesLimit || codesUsed >= codeLimit) {
-                dirtySeriesCount = nds;
-                flush();
-                clear();
-                nds = 0;
-            }
-            long skey = (tags[sourceId] << 8 | family) + 1;
-            int s = (int) ((hi * M1 + lo * M2 + skey * M3) >>> sShift) & sMask;
+            long skey = (tag << 8 | family) + 1;
+            int s = (int) ((hi * M1 + lo * M2 + skey * M3) >>> sShift);
             int e = s * SERIES_WORDS;
             if (st[e] != skey || st[e + 1] != hi || st[e + 2] != lo) {
                 s = series(s, skey, hi, lo);
             }
             long ckey = (long) (s + 1) << 16 | status;
-            int c = (int) ((ckey * M1) >>> cShift) & cMask;
+            int c = (int) ((ckey * M1) >>> cShift);
             if (ct[c * CODE_WORDS] != ckey) {
                 c = code(c, ckey);
             }
