@@ -288,8 +288,11 @@ class AggregatorTest {
      * A batch holding more new keys than the private tables have room for:
      * drain checks the room once per run of records rather than per record,
      * so it must flush between runs; every record still counts once, on its key.
+     * A run longer than the room fills a table and its probe never ends: the
+     * timeout makes that a failure instead of a hung build.
      */
     @Test
+    @org.junit.jupiter.api.Timeout(60)
     void drainFlushesEarlyWithinABatchLargerThanTheTables() {
         SharedZone z = TestZones.zone(1 << 20);
         Aggregator a = new Aggregator(z, new int[] {z.internTag("t")}, 3, 16, 64);
