@@ -94,7 +94,7 @@ class PacerTest {
                 f.now.addAndGet(10);
                 out.write(kb);
             }
-            // writes start at sizes 0, 1k, ... 63k: the ones at 16k, 32k and 48k ask
+            // writes start at sizes 0, 1k, ... 4 * PACE_BYTES - 1k: the ones at 1, 2 and 3 * PACE_BYTES ask
             assertEquals(3, f.sleeps.size(), "round " + round);
         }
     }
