@@ -158,8 +158,8 @@ public final class ZoneSnapshot {
     public final long[] workerFlushes;
     public final SelfHistogram[] workerFlushDurations;
 
-    /** Keys read between two {@link Pacer#check}s: 1024 took ~100 us of C1 code, half a slice. */
-    private static final int PACE_KEYS = 256;
+    /** Keys read between two {@link Pacer#check}s: ~100 us of C1 code, half a slice. */
+    private static final int PACE_KEYS = 1024;
 
     private ZoneSnapshot(SharedZone zone, ScrapeFilter filter, Pacer pacer) {
         ZoneGeometry g = zone.geometry();
