@@ -240,3 +240,42 @@ Vary: Accept, Accept-Encoding
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 13: gzip answers that reuse the unchanged parts of the last one: the access log's counts, scrape after scrape
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    access_log logs/counted.log;
+    location /status { ipng_stats; access_log off; }
+    location / { return 200 "ok\n"; }
+    location /gone { return 404; }
+--- pre_requests
+GET / x3
+GET /gone x2
+--- shell
+status=http://127.0.0.1:$TEST_NGINX_SERVER_PORT/status
+strip() { grep -v -e '^nginx_ipng_scrape_duration' -e '^nginx_ipng_flush' -e '^nginx_ipng_rate_' "$1"; }
+# nothing new, then 200s, nothing new again, then 404s: each answer spliced from
+# the last one where its counts did not change, rendered anew where they did
+for round in 1 2 3 4; do
+    [ $round = 2 ] && for i in 1 2 3 4 5; do curl -sS -o /dev/null "http://127.0.0.1:$TEST_NGINX_SERVER_PORT/"; done
+    [ $round = 4 ] && for i in 1 2 3; do curl -sS -o /dev/null "http://127.0.0.1:$TEST_NGINX_SERVER_PORT/gone"; done
+    sleep 1.2
+    curl -sS -o gz.body -H 'Accept-Encoding: gzip' "$status"
+    gunzip -c gz.body > gz.txt
+    curl -sS -o plain.txt "$status"
+    for code in 200 404; do
+        n=$(awk -v c=$code '$9 == c' logs/counted.log | wc -l)
+        grep -qx "nginx_ipng_requests_total{source_tag=\"direct\",vip=\"127.0.0.1\",code=\"$code\",} $n.0" gz.txt \
+            || { echo "round $round: code $code is not $n"; grep requests_total gz.txt; exit 1; }
+    done
+    diff <(strip plain.txt) <(strip gz.txt) || { echo "round $round: plain and gzip differ"; exit 1; }
+done
+[ "$(awk '$9 == 200' logs/counted.log | wc -l)" = 8 ] && [ "$(awk '$9 == 404' logs/counted.log | wc -l)" = 5 ]
+--- request
+GET /status
+--- no_error_log
+[error]
+[alert]

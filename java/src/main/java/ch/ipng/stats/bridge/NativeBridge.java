@@ -5,6 +5,7 @@ import ch.ipng.stats.format.BuildInfo;
 import ch.ipng.stats.format.ByteSink;
 import ch.ipng.stats.format.Pacer;
 import ch.ipng.stats.format.Scrape;
+import ch.ipng.stats.format.SegmentCache;
 import ch.ipng.stats.layout.RecordDescriptor;
 import ch.ipng.stats.zone.SharedZone;
 import ch.ipng.stats.zone.ZoneFormatException;
@@ -64,6 +65,8 @@ public final class NativeBridge {
     /* where renderOut's chunks go, set at each render (tests replace it) */
     static volatile ByteSink.Overflow answer = TO_C;
     private static final ByteSink renderOut = new ByteSink(CHUNK).pacer(Pacer.fromSystemProperties());
+    /* the render thread's compressed segments of its last answer, reused where no count changed */
+    private static final SegmentCache renderSegments = new SegmentCache();
     /* the ticket whose answer C holds (0: none), and its length */
     private static volatile int renderedTicket;
     private static volatile int renderedLength;
@@ -320,7 +323,7 @@ public final class NativeBridge {
         public void run() {
             try {
                 renderOut.overflowTo(answer);
-                Scrape.render(renderOut, zone, build, args, accept, acceptEncoding);
+                Scrape.render(renderOut, renderSegments, zone, build, args, accept, acceptEncoding);
                 long length = renderOut.finish();
                 zone.recordScrape(System.nanoTime() - start);
                 renderedLength = Math.toIntExact(length);

@@ -128,6 +128,31 @@ public final class ByteSink extends OutputStream {
         return plain + g.finish();
     }
 
+    /** Whether the answer is being compressed, so segments can be cut and spliced ({@link Gzip}). */
+    boolean compressing() {
+        return gzip != null;
+    }
+
+    /** Begins a segment to keep (compressing only): what was written before it is cut off. */
+    void beginSegment() {
+        flush();
+        gzip.cut();
+        gzip.capture();
+    }
+
+    /** Ends the segment begun last: its compressed bytes, for a later answer's {@link #splice}. */
+    Gzip.Segment endSegment() {
+        flush();
+        return gzip.cut();
+    }
+
+    /** Puts a segment of an earlier answer here instead of writing its text again. */
+    void splice(Gzip.Segment s) {
+        flush();
+        gzip.cut();
+        gzip.splice(s);
+    }
+
     /* a render that failed half way: its compressed answer is dropped */
     private void dropCompression() {
         if (gzip != null) {

@@ -1,6 +1,7 @@
 package ch.ipng.stats.format;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Renders a {@link ZoneSnapshot} as Prometheus text 0.0.4 or OpenMetrics 1.0
@@ -93,17 +94,62 @@ public final class PrometheusFormat {
     /** {@code le} values of the self-metric histograms (fixed bounds), then +Inf. */
     private static final byte[][] SELF_LE = selfLe();
 
+    /* key lines per segment of a compressed answer (~20 KB of text), see SegmentCache */
+    static final int SEGMENT_LINES = 256;
+
     private final ByteSink out;
     private final boolean openMetrics;
+    /* the segments of the last compressed answer, or null: nothing is cut */
+    private final SegmentCache segments;
+    /* the last answer's snapshot when its keys are the same as this one's, else null */
+    private ZoneSnapshot was;
 
-    private PrometheusFormat(ByteSink out, boolean openMetrics) {
+    private PrometheusFormat(ByteSink out, boolean openMetrics, SegmentCache segments) {
         this.out = out;
         this.openMetrics = openMetrics;
+        this.segments = segments;
     }
 
     /** Appends 0.0.4 text, or OpenMetrics 1.0 when {@code openMetrics}. */
     public static void write(ByteSink out, ZoneSnapshot z, BuildInfo build, boolean openMetrics) {
-        new PrometheusFormat(out, openMetrics).write(z, build);
+        new PrometheusFormat(out, openMetrics, null).write(z, build);
+    }
+
+    /**
+     * {@link #write(ByteSink, ZoneSnapshot, BuildInfo, boolean)} into a
+     * compressing sink, splicing in the segments of the last answer that
+     * {@code segments} kept where their values have not changed (the same
+     * bytes once decompressed).
+     */
+    static void write(ByteSink out, ZoneSnapshot z, BuildInfo build, boolean openMetrics, SegmentCache segments) {
+        PrometheusFormat f = new PrometheusFormat(out, openMetrics, segments);
+        f.was = segments.begin(z, openMetrics);
+        f.write(z, build);
+        segments.end(z, openMetrics);
+    }
+
+    /**
+     * Begins the next segment: true when it was spliced from the last
+     * answer (its lines are not written), false when the caller writes its
+     * lines and then calls {@link #segmentEnd}. Without a cache, always false.
+     */
+    private boolean segmentReused(boolean unchanged) {
+        if (segments == null) {
+            return false;
+        }
+        Gzip.Segment s = segments.next(unchanged);
+        if (s != null) {
+            out.splice(s);
+            return true;
+        }
+        out.beginSegment();
+        return false;
+    }
+
+    private void segmentEnd() {
+        if (segments != null) {
+            segments.keep(out.endSegment());
+        }
     }
 
     private void write(ZoneSnapshot z, BuildInfo build) {
@@ -122,17 +168,8 @@ public final class PrometheusFormat {
         codes(REQUESTS, z, labels, 0);
         codes(BYTES_IN, z, labels, 1);
         codes(BYTES_OUT, z, labels, 2);
-        header(DURATION);
-        for (int i = 0; i < n; i++) {
-            histogram(DURATION, labels[i], le, z.series.get(i).duration);
-        }
-        header(UPSTREAM);
-        for (int i = 0; i < n; i++) {
-            ZoneSnapshot.Histogram h = z.series.get(i).upstream;
-            if (h.count() != 0) {
-                histogram(UPSTREAM, labels[i], le, h);
-            }
-        }
+        histograms(DURATION, z, labels, le, false);
+        histograms(UPSTREAM, z, labels, le, true);
         rates(RATE_1S, z, labels, 0);
         rates(RATE_10S, z, labels, 1);
         rates(RATE_60S, z, labels, 2);
@@ -176,14 +213,65 @@ public final class PrometheusFormat {
     private void codes(Family f, ZoneSnapshot z, byte[][] labels, int which) {
         header(f);
         byte[] close = openMetrics ? VALUE_END_OPENMETRICS : VALUE_END_004;
-        long[] values = which == 0 ? z.codeRequests : which == 1 ? z.codeBytesIn : z.codeBytesOut;
-        for (int i = 0; i < labels.length; i++) {
-            byte[] start = concat(f.name, f.suffix, LABELS_START, labels[i], CODE_START);
-            ZoneSnapshot.Series s = z.series.get(i);
-            for (int k = s.codeFrom; k < s.codeTo; k++) {
-                out.writeCountLine(start, z.codeLabelBytes(k), close, values[k]);
+        long[] values = codeValues(z, which);
+        long[] before = was == null ? null : codeValues(was, which);
+        for (int from = 0, to; from < labels.length; from = to) {
+            // a segment: whole series, at least SEGMENT_LINES lines
+            int lines = 0;
+            boolean unchanged = before != null;
+            for (to = from; to < labels.length && lines < SEGMENT_LINES; to++) {
+                ZoneSnapshot.Series s = z.series.get(to);
+                lines += s.codeTo - s.codeFrom;
+                if (unchanged) {
+                    ZoneSnapshot.Series b = was.series.get(to);
+                    unchanged = Arrays.equals(values, s.codeFrom, s.codeTo, before, b.codeFrom, b.codeTo);
+                }
             }
+            if (segmentReused(unchanged)) {
+                continue;
+            }
+            for (int i = from; i < to; i++) {
+                byte[] start = concat(f.name, f.suffix, LABELS_START, labels[i], CODE_START);
+                ZoneSnapshot.Series s = z.series.get(i);
+                for (int k = s.codeFrom; k < s.codeTo; k++) {
+                    out.writeCountLine(start, z.codeLabelBytes(k), close, values[k]);
+                }
+            }
+            segmentEnd();
         }
+    }
+
+    private static long[] codeValues(ZoneSnapshot z, int which) {
+        return which == 0 ? z.codeRequests : which == 1 ? z.codeBytesIn : z.codeBytesOut;
+    }
+
+    /* series per histogram segment: SEGMENT_LINES lines with the default 12 buckets */
+    private static final int HISTOGRAMS_PER_SEGMENT = SEGMENT_LINES / 16;
+
+    /** The request duration (or the upstream, {@code upstream}: only series with observations) histograms. */
+    private void histograms(Family f, ZoneSnapshot z, byte[][] labels, byte[][] le, boolean upstream) {
+        header(f);
+        for (int from = 0, to; from < labels.length; from = to) {
+            to = Math.min(labels.length, from + HISTOGRAMS_PER_SEGMENT);
+            boolean unchanged = was != null;
+            for (int i = from; i < to && unchanged; i++) {
+                unchanged = histogram(z.series.get(i), upstream).sameAs(histogram(was.series.get(i), upstream));
+            }
+            if (segmentReused(unchanged)) {
+                continue;
+            }
+            for (int i = from; i < to; i++) {
+                ZoneSnapshot.Histogram h = histogram(z.series.get(i), upstream);
+                if (!upstream || h.count() != 0) {
+                    histogram(f, labels[i], le, h);
+                }
+            }
+            segmentEnd();
+        }
+    }
+
+    private static ZoneSnapshot.Histogram histogram(ZoneSnapshot.Series s, boolean upstream) {
+        return upstream ? s.upstream : s.duration;
     }
 
     private static final byte[] LABELS_START = {'{'};
@@ -204,11 +292,26 @@ public final class PrometheusFormat {
 
     private void rates(Family f, ZoneSnapshot z, byte[][] labels, int which) {
         header(f);
-        for (int i = 0; i < labels.length; i++) {
-            ZoneSnapshot.Series s = z.series.get(i);
-            open(f, NONE, labels[i], null, null);
-            value(which == 0 ? s.rate1s : which == 1 ? s.rate10s : s.rate60s);
+        for (int from = 0, to; from < labels.length; from = to) {
+            to = Math.min(labels.length, from + SEGMENT_LINES);
+            boolean unchanged = was != null;
+            for (int i = from; i < to && unchanged; i++) {
+                unchanged = Double.doubleToRawLongBits(rate(z.series.get(i), which))
+                    == Double.doubleToRawLongBits(rate(was.series.get(i), which));
+            }
+            if (segmentReused(unchanged)) {
+                continue;
+            }
+            for (int i = from; i < to; i++) {
+                open(f, NONE, labels[i], null, null);
+                value(rate(z.series.get(i), which));
+            }
+            segmentEnd();
         }
+    }
+
+    private static double rate(ZoneSnapshot.Series s, int which) {
+        return which == 0 ? s.rate1s : which == 1 ? s.rate10s : s.rate60s;
     }
 
     private void histogram(Family f, byte[] labels, byte[][] le, ZoneSnapshot.Histogram h) {

@@ -181,9 +181,22 @@ public final class Scrape {
      */
     public static void render(ByteSink out, SharedZone zone, BuildInfo build, byte[] query, byte[] accept,
                               byte[] acceptEncoding) throws IOException {
+        render(out, null, zone, build, query, accept, acceptEncoding);
+    }
+
+    /**
+     * {@link #render(ByteSink, SharedZone, BuildInfo, byte[], byte[], byte[])}
+     * that, for an unfiltered Prometheus answer compressed with gzip, reuses
+     * the compressed segments of the last such answer that {@code segments}
+     * (one per render thread, or null) kept, where the counts have not
+     * changed since.
+     */
+    public static void render(ByteSink out, SegmentCache segments, SharedZone zone, BuildInfo build, byte[] query,
+                              byte[] accept, byte[] acceptEncoding) throws IOException {
         int format = negotiate(accept);
         out.pacer().begin();
-        ZoneSnapshot snapshot = ZoneSnapshot.read(zone, ScrapeFilter.parse(query), out.pacer());
+        ScrapeFilter filter = ScrapeFilter.parse(query);
+        ZoneSnapshot snapshot = ZoneSnapshot.read(zone, filter, out.pacer());
         out.reset();
         boolean json = format == FORMAT_JSON;
         boolean openMetrics = format == FORMAT_OPENMETRICS;
@@ -198,6 +211,8 @@ public final class Scrape {
         }
         if (json) {
             JsonFormat.write(out, snapshot);
+        } else if (gzip && segments != null && filter.isEmpty()) {
+            PrometheusFormat.write(out, snapshot, build, openMetrics, segments);
         } else {
             PrometheusFormat.write(out, snapshot, build, openMetrics);
         }

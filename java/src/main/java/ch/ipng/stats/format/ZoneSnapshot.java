@@ -33,6 +33,11 @@ public final class ZoneSnapshot {
         public long count() {
             return cumulative[cumulative.length - 1];
         }
+
+        /** The same counts and sum: the same lines. */
+        boolean sameAs(Histogram other) {
+            return sumMs == other.sumMs && Arrays.equals(cumulative, other.cumulative);
+        }
     }
 
     /** One (series, code) key, made on demand by {@link Series#codes()}; the renders read the arrays. */
@@ -149,6 +154,11 @@ public final class ZoneSnapshot {
     final long[] codeBytesIn;
     final long[] codeBytesOut;
     private final boolean classes;
+    /* what decides the keys and their order (see sameKeysAs) */
+    private final SharedZone zone;
+    private final boolean unfiltered;
+    private final long[] seriesSlots;
+    private final long[] codeSlots;
     public final long bytesUsed;
     public final long bytesTotal;
     public final long fullEvents;
@@ -254,6 +264,10 @@ public final class ZoneSnapshot {
         list.sort(SERIES_ORDER);
         pacer.check();
         series = list;
+        this.zone = zone;
+        unfiltered = filter.isEmpty();
+        seriesSlots = slots;
+        codeSlots = codes;
         bytesUsed = zone.bytesUsed();
         bytesTotal = zone.bytesTotal();
         fullEvents = zone.zoneFullEvents();
@@ -278,6 +292,20 @@ public final class ZoneSnapshot {
     /** {@link #read(SharedZone, ScrapeFilter)}, asking {@code pacer} for a pause every so often. */
     public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter, Pacer pacer) {
         return new ZoneSnapshot(zone, filter, pacer);
+    }
+
+    /**
+     * Whether {@code other} has the same keys in the same order, so the same
+     * labels at every position: both unfiltered reads of one zone that found
+     * the same lists of claimed slots (the zone hands out the same list
+     * objects until a slot is claimed; slots are never freed and a claimed
+     * key never changes) and kept as many series and codes (a series whose
+     * source tag was not yet readable is left out).
+     */
+    boolean sameKeysAs(ZoneSnapshot other) {
+        return other.zone == zone && unfiltered && other.unfiltered
+            && other.seriesSlots == seriesSlots && other.codeSlots == codeSlots
+            && other.series.size() == series.size() && other.codeStatus.length == codeStatus.length;
     }
 
     /** The {@code code} label of key {@code k}: {@code "404"}, or {@code "4xx"} in status-class mode. */

@@ -4,6 +4,7 @@ import ch.ipng.stats.aggregate.Aggregator;
 import ch.ipng.stats.format.BuildInfo;
 import ch.ipng.stats.format.ByteSink;
 import ch.ipng.stats.format.Scrape;
+import ch.ipng.stats.format.SegmentCache;
 import ch.ipng.stats.testing.TestZones;
 import ch.ipng.stats.zone.SharedZone;
 import java.nio.ByteBuffer;
@@ -262,6 +263,69 @@ public class CoreBenchmark {
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public ByteBuffer renderPrometheusGzip(RenderState s) throws Exception {
         return s.render(null, s.gzip);
+    }
+
+    /**
+     * The module's scrape as Prometheus sends it, with the segments of the
+     * last answer kept (SegmentCache): one key counted between two scrapes,
+     * a long tail of idle keys, so all but one segment per family is spliced.
+     */
+    @State(Scope.Thread)
+    public static class ReusingRenderState extends RenderState {
+        final SegmentCache segments = new SegmentCache();
+        Aggregator aggregator;
+        ByteBuffer records;
+        int keys;
+
+        /* after RenderState's setup: JMH runs a superclass's first */
+        @Setup(Level.Trial)
+        public void counting() {
+            aggregator = new Aggregator(zone, intern(zone), 1, 1024, 16384);
+            keys = changedKeys();
+            records = TestZones.records(keys);
+            for (int k = 0; k < keys; k++) {
+                key(records, k, (int) ((long) k * 7919 % KEYS));
+            }
+        }
+
+        int changedKeys() {
+            return 1;
+        }
+
+        /** Counts come in between two scrapes (not measured). */
+        @Setup(Level.Invocation)
+        public void count() {
+            aggregator.drain(records, keys);
+            aggregator.flush();
+        }
+
+        ByteBuffer render() throws java.io.IOException {
+            answer.clear();
+            Scrape.render(out, segments, zone, build, null, null, gzip);
+            out.finish();
+            return answer;
+        }
+    }
+
+    /** The same with every key counted between two scrapes: nothing to splice, only the cuts' cost. */
+    @State(Scope.Thread)
+    public static class AllChangedRenderState extends ReusingRenderState {
+        @Override
+        int changedKeys() {
+            return KEYS;
+        }
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public ByteBuffer renderPrometheusGzipOneChanged(ReusingRenderState s) throws Exception {
+        return s.render();
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public ByteBuffer renderPrometheusGzipAllChanged(AllChangedRenderState s) throws Exception {
+        return s.render();
     }
 
     @Benchmark
