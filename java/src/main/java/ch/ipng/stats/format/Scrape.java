@@ -196,12 +196,13 @@ public final class Scrape {
         int format = negotiate(accept);
         out.pacer().begin();
         ScrapeFilter filter = ScrapeFilter.parse(query);
-        ZoneSnapshot snapshot = ZoneSnapshot.read(zone, filter, out.pacer());
-        out.reset();
         boolean json = format == FORMAT_JSON;
         boolean openMetrics = format == FORMAT_OPENMETRICS;
-        out.writeAscii(json ? CONTENT_TYPE_JSON : openMetrics ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_004);
         boolean gzip = acceptsGzip(acceptEncoding) && out.hasOverflow();
+        SegmentCache reuse = gzip && !json && filter.isEmpty() ? segments : null;
+        ZoneSnapshot snapshot = ZoneSnapshot.read(zone, filter, out.pacer(), reuse == null ? null : reuse.recycle());
+        out.reset();
+        out.writeAscii(json ? CONTENT_TYPE_JSON : openMetrics ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_004);
         if (gzip) {
             out.writeAscii("\tgzip");
         }
@@ -211,8 +212,8 @@ public final class Scrape {
         }
         if (json) {
             JsonFormat.write(out, snapshot);
-        } else if (gzip && segments != null && filter.isEmpty()) {
-            PrometheusFormat.write(out, snapshot, build, openMetrics, segments);
+        } else if (reuse != null) {
+            PrometheusFormat.write(out, snapshot, build, openMetrics, reuse);
         } else {
             PrometheusFormat.write(out, snapshot, build, openMetrics);
         }

@@ -26,6 +26,8 @@ import java.util.Arrays;
 public final class SegmentCache {
 
     private ZoneSnapshot previous;
+    /* the snapshot before previous: its arrays are the next read's (ZoneSnapshot#read with recycled) */
+    private ZoneSnapshot spare;
     private boolean previousOpenMetrics;
     private ZoneSnapshot comparable;
     private Gzip.Segment[] kept = new Gzip.Segment[64];
@@ -36,6 +38,13 @@ public final class SegmentCache {
     private long deflated;
 
     public SegmentCache() {
+    }
+
+    /** A snapshot whose key arrays the next read may take over (then not to be read again), or null. */
+    ZoneSnapshot recycle() {
+        ZoneSnapshot s = spare;
+        spare = null;
+        return s;
     }
 
     /**
@@ -85,6 +94,7 @@ public final class SegmentCache {
     void end(ZoneSnapshot z, boolean openMetrics) {
         Arrays.fill(kept, next, Math.max(next, count), null);
         count = next;
+        spare = previous;
         previous = z;
         previousOpenMetrics = openMetrics;
         comparable = null;

@@ -153,6 +153,10 @@ public final class ZoneSnapshot {
     final long[] codeRequests;
     final long[] codeBytesIn;
     final long[] codeBytesOut;
+    /* the keys in those arrays (a recycled array can be longer) */
+    private final int codeCount;
+    /* where each claimed code went: scratch, kept for the next read that recycles this one */
+    private final int[] place;
     private final boolean classes;
     /* what decides the keys and their order (see sameKeysAs) */
     private final SharedZone zone;
@@ -171,7 +175,7 @@ public final class ZoneSnapshot {
     /** Keys read between two {@link Pacer#check}s: ~100 us of C1 code, half a slice. */
     private static final int PACE_KEYS = 1024;
 
-    private ZoneSnapshot(SharedZone zone, ScrapeFilter filter, Pacer pacer) {
+    private ZoneSnapshot(SharedZone zone, ScrapeFilter filter, Pacer pacer, ZoneSnapshot recycled) {
         ZoneGeometry g = zone.geometry();
         boundsMs = zone.bounds();
         classes = zone.statusMode() == STATUS_MODE_CLASSES;
@@ -214,7 +218,7 @@ public final class ZoneSnapshot {
         long[] codes = list.isEmpty() ? new long[0] : zone.claimedCodes(pacer);
         int slotBits = zone.codeSlotBits();
         long slotMask = (1L << slotBits) - 1;
-        int[] place = new int[codes.length];
+        place = recycled != null && recycled.place.length >= codes.length ? recycled.place : new int[codes.length];
         int n = 0;
         for (int k = 0, j = 0; k < codes.length; k++) {
             if ((k & (PACE_KEYS - 1)) == 0) {
@@ -238,10 +242,12 @@ public final class ZoneSnapshot {
             x.codeTo = n + 1;
             place[k] = n++;
         }
-        codeStatus = new int[n];
-        codeRequests = new long[n];
-        codeBytesIn = new long[n];
-        codeBytesOut = new long[n];
+        codeCount = n;
+        boolean reuse = recycled != null && recycled.codeStatus.length >= n;
+        codeStatus = reuse ? recycled.codeStatus : new int[n];
+        codeRequests = reuse ? recycled.codeRequests : new long[n];
+        codeBytesIn = reuse ? recycled.codeBytesIn : new long[n];
+        codeBytesOut = reuse ? recycled.codeBytesOut : new long[n];
         for (Series x : list) {
             x.snapshot = this;
         }
@@ -286,12 +292,29 @@ public final class ZoneSnapshot {
     }
 
     public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter) {
-        return new ZoneSnapshot(zone, filter, Pacer.NONE);
+        return new ZoneSnapshot(zone, filter, Pacer.NONE, null);
     }
 
     /** {@link #read(SharedZone, ScrapeFilter)}, asking {@code pacer} for a pause every so often. */
     public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter, Pacer pacer) {
-        return new ZoneSnapshot(zone, filter, pacer);
+        return new ZoneSnapshot(zone, filter, pacer, null);
+    }
+
+    /**
+     * {@link #read(SharedZone, ScrapeFilter, Pacer)} into the key arrays of
+     * {@code recycled} (or null) where they are long enough, which must not
+     * be read after: the render thread keeps two snapshots (the last one, to
+     * compare with, and this), so a scrape allocates no arrays per key, and
+     * the young collections that promoted them (and the full collections
+     * that followed) stay away.
+     */
+    static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter, Pacer pacer, ZoneSnapshot recycled) {
+        return new ZoneSnapshot(zone, filter, pacer, recycled);
+    }
+
+    /** The (series, code) keys read. */
+    int codeCount() {
+        return codeCount;
     }
 
     /**
@@ -305,7 +328,7 @@ public final class ZoneSnapshot {
     boolean sameKeysAs(ZoneSnapshot other) {
         return other.zone == zone && unfiltered && other.unfiltered
             && other.seriesSlots == seriesSlots && other.codeSlots == codeSlots
-            && other.series.size() == series.size() && other.codeStatus.length == codeStatus.length;
+            && other.series.size() == series.size() && other.codeCount == codeCount;
     }
 
     /** The {@code code} label of key {@code k}: {@code "404"}, or {@code "4xx"} in status-class mode. */

@@ -114,7 +114,7 @@ class ZoneSnapshotTest {
         ZoneSnapshot only = ZoneSnapshot.read(z, ScrapeFilter.parse("source_tag=mg2".getBytes()));
         assertEquals(1, only.series.size());
         assertEquals(List.of(200, 404), only.series.get(0).codes().stream().map(c -> c.status).toList());
-        assertEquals(2, only.codeStatus.length, "only the codes of the series kept");
+        assertEquals(2, only.codeCount(), "only the codes of the series kept");
     }
 
     /**
@@ -139,7 +139,7 @@ class ZoneSnapshotTest {
         int late = slots[0] + 1;
         z.findOrClaimCode(slots[0], 200);
         z.findOrClaimCode(slots[1], 404);
-        assertEquals(2, ZoneSnapshot.read(z, ScrapeFilter.NONE).codeStatus.length);
+        assertEquals(2, ZoneSnapshot.read(z, ScrapeFilter.NONE).codeCount());
 
         b.putLong(z.geometry().seriesOffset(late) + SERIES_ADDR_HI_OFFSET, 99);
         b.putLong(z.geometry().seriesOffset(late), SharedZone.seriesState(tag, 4));
@@ -150,7 +150,7 @@ class ZoneSnapshotTest {
         for (ZoneSnapshot.Series s : snapshot.series) {
             codes.put(s.vip, s.codes().stream().map(c -> c.status).toList());
         }
-        assertEquals(2, snapshot.codeStatus.length, codes.toString());
+        assertEquals(2, snapshot.codeCount(), codes.toString());
         assertEquals(List.of(List.of(200), List.of(404)), new ArrayList<>(codes.values()), codes.toString());
 
         z.add(SERIES_USED_OFFSET, 1);                 // its claim counted: the next scrape lists it
