@@ -122,6 +122,9 @@ public final class PrometheusFormat {
      * bytes once decompressed).
      */
     static void write(ByteSink out, ZoneSnapshot z, BuildInfo build, boolean openMetrics, SegmentCache segments) {
+        if (!out.compressing()) {
+            throw new IllegalArgumentException("segments are kept of compressed answers only");
+        }
         PrometheusFormat f = new PrometheusFormat(out, openMetrics, segments);
         f.was = segments.begin(z, openMetrics);
         f.write(z, build);
