@@ -81,6 +81,15 @@ const char  *ngx_http_ipng_stats_baseline_options[] = {
      * 11-13 MB more RSS for its arenas and profiles (README, Performance)
      */
     "-XX:TieredStopAtLevel=1",
+    /*
+     * the module's own methods compile after a scrape or two instead of
+     * a few hundred: a once-a-second scrape brought them to C1's
+     * thresholds one by one for minutes after every start, each compile
+     * a run of the compiler on the worker's core (10-20 s after start: 50
+     * compiles, 13 of ours, against 25 and 2; README, Performance)
+     */
+    "-XX:CompileCommand=quiet",
+    "-XX:CompileCommand=CompileThresholdScaling,ch.ipng.stats.*::*,0.01",
     "-XX:-UsePerfData",
     "-Djava.awt.headless=true",
     "-XX:+DisplayVMOutputToStderr",     /* stderr is nginx's error log */
