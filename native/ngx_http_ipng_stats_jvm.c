@@ -24,6 +24,11 @@
 #define NGX_HTTP_IPNG_STATS_BRIDGE  "ch/ipng/stats/bridge/NativeBridge"
 #define NGX_HTTP_IPNG_STATS_MAX_OPTIONS  64
 
+/* the baseline (11), the class path, the error file, the user's options */
+#if (NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS + 16 > NGX_HTTP_IPNG_STATS_MAX_OPTIONS)
+#error "NGX_HTTP_IPNG_STATS_MAX_OPTIONS is too small"
+#endif
+
 
 typedef jint (JNICALL *ngx_http_ipng_stats_create_vm_pt)(JavaVM **vm,
     void **env, void *args);

@@ -580,6 +580,15 @@ ngx_http_ipng_stats_jvm_options(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
+        if (smcf->jvm_options->nelts == NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "too many JVM options at \"%V\" in \"%V\": "
+                               "at most %d in all",
+                               &value[i], &cmd->name,
+                               NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS);
+            return NGX_CONF_ERROR;
+        }
+
         opt = ngx_array_push(smcf->jvm_options);
         if (opt == NULL) {
             return NGX_CONF_ERROR;

@@ -26,6 +26,8 @@
 #define NGX_HTTP_IPNG_STATS_MAX_BUCKETS   32
 #define NGX_HTTP_IPNG_STATS_MAX_TAG_LEN   64
 #define NGX_HTTP_IPNG_STATS_MAX_TAGS      255
+/* ipng_stats_jvm_options: fits the worker's and nginx -t's option arrays */
+#define NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS  40
 #define NGX_HTTP_IPNG_STATS_BATCH         256
 
 #ifndef NGX_HTTP_IPNG_STATS_JAR

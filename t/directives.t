@@ -208,3 +208,14 @@ invalid JVM option "Xmx64m" in "ipng_stats_jvm_options"
 GET /status
 --- error_log
 ipng_stats: JVM started in
+
+
+
+=== TEST 21: more JVM options than a worker takes are an error, not silently dropped
+--- http_config
+    ipng_stats_zone ipng:1m;
+    ipng_stats_jvm_options -Dipng.t.o0=1 -Dipng.t.o1=1 -Dipng.t.o2=1 -Dipng.t.o3=1 -Dipng.t.o4=1 -Dipng.t.o5=1 -Dipng.t.o6=1 -Dipng.t.o7=1 -Dipng.t.o8=1 -Dipng.t.o9=1 -Dipng.t.o10=1 -Dipng.t.o11=1 -Dipng.t.o12=1 -Dipng.t.o13=1 -Dipng.t.o14=1 -Dipng.t.o15=1 -Dipng.t.o16=1 -Dipng.t.o17=1 -Dipng.t.o18=1 -Dipng.t.o19=1 -Dipng.t.o20=1 -Dipng.t.o21=1 -Dipng.t.o22=1 -Dipng.t.o23=1 -Dipng.t.o24=1;
+    ipng_stats_jvm_options -Dipng.t.p0=1 -Dipng.t.p1=1 -Dipng.t.p2=1 -Dipng.t.p3=1 -Dipng.t.p4=1 -Dipng.t.p5=1 -Dipng.t.p6=1 -Dipng.t.p7=1 -Dipng.t.p8=1 -Dipng.t.p9=1 -Dipng.t.p10=1 -Dipng.t.p11=1 -Dipng.t.p12=1 -Dipng.t.p13=1 -Dipng.t.p14=1 -Dipng.t.p15=1;
+--- must_die
+--- error_log
+too many JVM options at "-Dipng.t.p15=1" in "ipng_stats_jvm_options": at most 40 in all
