@@ -183,7 +183,8 @@ final class Gzip implements ByteSink.Overflow {
     private void advance(int n) {
         if (capturing && n > 0) {
             if (capturedLength + n > captured.length) {
-                captured = Arrays.copyOf(captured, Math.max(2 * captured.length, Math.max(1024, capturedLength + n)));
+                int grown = Math.max(2 * captured.length, capturedLength + n);
+                captured = Arrays.copyOf(captured, Math.max(1024, grown));
             }
             System.arraycopy(out, size, captured, capturedLength, n);
             capturedLength += n;

@@ -29,7 +29,6 @@ public final class SegmentCache {
     /* the snapshot before previous: its arrays are the next read's (ZoneSnapshot#read with recycled) */
     private ZoneSnapshot spare;
     private boolean previousOpenMetrics;
-    private ZoneSnapshot comparable;
     private Gzip.Segment[] kept = new Gzip.Segment[64];
     private int count;
     private int next;
@@ -56,11 +55,11 @@ public final class SegmentCache {
         boolean failed = open;
         open = true;
         next = 0;
-        comparable = !failed && previous != null && previousOpenMetrics == openMetrics
+        ZoneSnapshot comparable = !failed && previous != null && previousOpenMetrics == openMetrics
             && z.sameKeysAs(previous) ? previous : null;
         if (comparable == null) {
             Arrays.fill(kept, 0, count, null);
-            count = 0;
+            count = 0;              // so next() finds nothing to splice
         }
         return comparable;
     }
@@ -75,7 +74,7 @@ public final class SegmentCache {
         if (i == kept.length) {
             kept = Arrays.copyOf(kept, kept.length * 2);
         }
-        Gzip.Segment s = unchanged && comparable != null && i < count ? kept[i] : null;
+        Gzip.Segment s = unchanged && i < count ? kept[i] : null;
         if (s == null) {
             kept[i] = null;
             deflated++;
@@ -97,7 +96,6 @@ public final class SegmentCache {
         spare = previous;
         previous = z;
         previousOpenMetrics = openMetrics;
-        comparable = null;
         open = false;
     }
 
