@@ -5,17 +5,23 @@
 #   (b) stock nginx with `access_log ... combined buffer=64k`,
 #   (c) nginx with this module counting (access_log off) and a scrape every second,
 # wrk with keep-alive against a small static file, nginx and wrk pinned to
-# different cores, runs alternated a b c a b c ... and repeated; then the same
-# again with 12,000 (source, VIP, code) keys active. See bench/README.md.
+# different cores. The three run side by side, warmed up, and take the load in
+# turn: short timed slices alternated a b c, b c a, c a b, ... for many rounds,
+# so the machine's drift (the per-slice spread on a shared VM is 5-20 %) falls
+# on all three alike and the per-round ratios have a tight median. Then the
+# same again with 12,000 (source, VIP, code) keys active. See bench/README.md.
 #
-#   bench/ab.sh --rounds 3 --duration 8   # the README figures, both modes (~7 min)
+#   bench/ab.sh                           # the README figures, both modes (~10 min)
 #   bench/ab.sh --smoke                   # a few seconds, no targets: does the script work?
 #   bench/ab.sh --mode 12k --scrape /none # the same without the scrape's cost
 #
 # Options (or the environment variable in brackets):
-#   --rounds N      [ROUNDS=5]     alternated a-b-c rounds per mode
-#   --duration S    [DURATION=10]  seconds of each timed wrk run
-#   --warmup S      [WARMUP=10]    seconds of wrk before each timed run (JIT, caches)
+#   --rounds N      [ROUNDS=20]    alternated a-b-c rounds per mode
+#   --duration S    [DURATION=3]   seconds of each timed wrk slice
+#   --warmup S      [WARMUP=10]    seconds of wrk and scrapes on each variant before
+#                                  the first round (JIT, caches)
+#   --jvm-starts N  [JVM_STARTS=5] times (c) is started alone first, for the JVM's
+#                                  start time and RSS
 #   --connections C [CONNS=50]     wrk connections (keep-alive), one wrk thread
 #   --workers W     [WORKERS=1]    nginx worker_processes, the same for a, b and c
 #   --nginx-cpus L  [NGINX_CPUS=0] taskset list for nginx (master and workers)
@@ -29,7 +35,7 @@
 #                                  asks for plain text
 #   --max-steal P   [MAX_STEAL=2]  repeat a round (up to --rounds extra ones per mode)
 #                                  when the hypervisor took more than P % of nginx's
-#                                  or wrk's cpu during one of its timed runs (steal
+#                                  or wrk's cpu during one of its timed slices (steal
 #                                  time, /proc/stat): such a run measures the host
 #                                  machine's neighbours, not nginx; 100 turns it off
 #   --scrape PATH   [SCRAPE=/status] what the scraper GETs every second, e.g.
@@ -48,8 +54,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 helper="$here/ab_helper.py"
 
-ROUNDS=${ROUNDS:-5}
-DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-20}
+DURATION=${DURATION:-3}
+JVM_STARTS=${JVM_STARTS:-5}
 WARMUP=${WARMUP:-10}
 CONNS=${CONNS:-50}
 WORKERS=${WORKERS:-1}
@@ -68,10 +75,11 @@ KEEP=0
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --smoke) SMOKE=1; ROUNDS=1; DURATION=1; WARMUP=0; CONNS=10; MAX_STEAL=100 ;;
+        --smoke) SMOKE=1; ROUNDS=1; DURATION=1; WARMUP=0; CONNS=10; MAX_STEAL=100; JVM_STARTS=1 ;;
         --rounds) ROUNDS=$2; shift ;;
         --duration) DURATION=$2; shift ;;
         --warmup) WARMUP=$2; shift ;;
+        --jvm-starts) JVM_STARTS=$2; shift ;;
         --connections) CONNS=$2; shift ;;
         --workers) WORKERS=$2; shift ;;
         --nginx-cpus) NGINX_CPUS=$2; shift ;;
@@ -136,27 +144,24 @@ chmod 644 "$tmp/ngx_http_ipng_stats_module.so" "$tmp/ipng-stats.jar"
 # a small static response: 612 bytes, like nginx's default index.html
 python3 -c 'import sys; sys.stdout.write("<!DOCTYPE html>\n<html><head><title>bench</title></head><body>\n" + "x" * 544 + "\n</body></html>\n")' > "$tmp/html/index.html"
 
-read -r port kp1 kp2 kp3 kp4 <<<"$(python3 "$helper" ports 5)"
 results="$tmp/results.txt"
 round_results="$tmp/round.txt"
 jvmlog="$tmp/jvm.txt"
-runs=0
 : > "$results"
 : > "$jvmlog"
+declare -A PORT KPORTS DIR MASTER
 
-# one run: start nginx as variant $2 in mode $1, round $3; append a result line
-run() {
-    runs=$((runs + 1))
-    local mode=$1 v=$2 round=$3 keys=0 p="$tmp/runs/$1-$2-$3.$runs"
+# start variant $2 of mode $1 on its own ports and prefix; wait until it
+# answers and, in (c), until every worker has started its JVM
+start() {
+    local mode=$1 v=$2 keys=0 p="$tmp/$1-$2" master="" i
     [ "$mode" = 12k ] && keys=1
-    mkdir -p "$p/logs" && chmod 755 "$p" "$p/logs"
+    rm -rf "$p" && mkdir -p "$p/logs" "$p/slices" && chmod 755 "$p" "$p/logs"
     ln -s "$tmp/html" "$p/html"
     python3 "$helper" conf "$v" "$keys" "$p" "$tmp/ngx_http_ipng_stats_module.so" \
-        "$tmp/ipng-stats.jar" "$WORKERS" "$port" $kp1 $kp2 $kp3 $kp4 > "$p/nginx.conf"
-
+        "$tmp/ipng-stats.jar" "$WORKERS" "${PORT[$v]}" ${KPORTS[$v]} > "$p/nginx.conf"
     taskset -c "$NGINX_CPUS" "$NGINX" -p "$p" -c "$p/nginx.conf" -e "$p/logs/error.log" \
         || { cat "$p/logs/error.log" >&2; return 1; }
-    local master="" i
     for i in $(seq 100); do
         master=$(cat "$p/logs/nginx.pid" 2>/dev/null || true)
         [ -n "$master" ] && break
@@ -164,10 +169,10 @@ run() {
     done
     [ -n "$master" ] || { echo "ab.sh: nginx did not write its pid" >&2; return 1; }
     masters+=("$master")
-
-    # ready: the file answers, and in (c) every worker has started its JVM
+    DIR[$v]=$p
+    MASTER[$v]=$master
     for i in $(seq 200); do
-        if curl -fsS -o /dev/null "http://127.0.0.1:$port/index.html" 2>/dev/null; then
+        if curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$v]}/index.html" 2>/dev/null; then
             if [ "$v" != c ] || [ "$(grep -c 'JVM started in' "$p/logs/error.log")" -ge "$WORKERS" ]; then
                 break
             fi
@@ -177,48 +182,51 @@ run() {
     if [ "$v" = c ]; then
         grep -q 'JVM started in' "$p/logs/error.log" \
             || { echo "ab.sh: no JVM start in (c):" >&2; cat "$p/logs/error.log" >&2; return 1; }
-        grep 'JVM started in' "$p/logs/error.log" >> "$jvmlog"
     fi
+}
 
-    if [ "$keys" = 1 ]; then
-        taskset -c "$WRK_CPUS" python3 "$helper" populate $kp1 $kp2 $kp3 $kp4 > "$p/populate.txt"
+stop() {
+    local m=${MASTER[$1]} i
+    kill -TERM "$m"
+    for i in $(seq 100); do kill -0 "$m" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$m" 2>/dev/null; then
+        echo "ab.sh: nginx $m did not stop" >&2; return 1
     fi
+}
 
-    taskset -c "$WRK_CPUS" python3 "$helper" scraper "http://127.0.0.1:$port$SCRAPE" "$p/scrape.txt" "$SCRAPE_ENCODING" &
+# the scraper against variant $1 in the background, its figures into $2
+scrape_start() {
+    taskset -c "$WRK_CPUS" python3 "$helper" scraper "http://127.0.0.1:${PORT[$1]}$SCRAPE" "$2" "$SCRAPE_ENCODING" &
     scraper_pid=$!
-    if [ "$WARMUP" != 0 ]; then
-        taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$port/index.html" > "$p/warmup.txt"
-    fi
-    cp /proc/stat "$p/stat.before"
-    taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
-        "http://127.0.0.1:$port/index.html" > "$p/wrk.txt"
-    cp /proc/stat "$p/stat.after"
+}
+
+scrape_stop() {
     kill -TERM "$scraper_pid"
     wait "$scraper_pid" || true
     scraper_pid=
+}
 
-    local rss=0 w
-    for w in $(pgrep -P "$master"); do
+# one timed slice of variant $2 (mode $1, round $3): scraper and wrk against
+# it while the other variants sit idle; append a result line
+slice() {
+    local mode=$1 v=$2 round=$3 p="${DIR[$2]}/slices/$3.$RANDOM" rss=0 w steal
+    mkdir -p "$p"
+    scrape_start "$v" "$p/scrape.txt"
+    python3 "$helper" threads "${MASTER[$v]}" > "$p/threads.before"
+    cp /proc/stat "$p/stat.before"
+    taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency \
+        "http://127.0.0.1:${PORT[$v]}/index.html" > "$p/wrk.txt"
+    cp /proc/stat "$p/stat.after"
+    python3 "$helper" threads "${MASTER[$v]}" > "$p/threads.after"
+    scrape_stop
+    for w in $(pgrep -P "${MASTER[$v]}"); do
         rss=$((rss + $(awk '/^VmRSS:/ {print $2}' "/proc/$w/status")))
     done
     rss=$((rss / WORKERS))
-    local nkeys=-1
-    if [ "$v" = c ]; then
-        sleep 1.2                        # one flush interval: every worker's counts in the zone
-        nkeys=$(python3 "$helper" keys "http://127.0.0.1:$port/status")
-    fi
-
-    kill -TERM "$master"
-    for i in $(seq 100); do kill -0 "$master" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$master" 2>/dev/null; then
-        echo "ab.sh: nginx $master did not stop" >&2; return 1
-    fi
-
-    local scr steal
-    scr=$(cat "$p/scrape.txt")
     steal=$(python3 "$helper" steal "$p/stat.before" "$p/stat.after" "$NGINX_CPUS,$WRK_CPUS")
-    echo "$mode $v $round $(python3 "$helper" wrk "$p/wrk.txt") $rss $scr $nkeys $steal" >> "$round_results"
-    printf '  %-5s round %d (%s): %s, steal %s%%\n' "$mode" "$round" "$v" \
+    echo "$mode $v $round $(python3 "$helper" wrk "$p/wrk.txt") $rss $(cat "$p/scrape.txt") -1 $steal" \
+         "$(python3 "$helper" cpu "$p/threads.before" "$p/threads.after" "$p/wrk.txt")" >> "$round_results"
+    printf '  %-5s round %2d (%s): %s, steal %s%%\n' "$mode" "$round" "$v" \
         "$(awk '/Requests\/sec/ {print $2 " req/s"}' "$p/wrk.txt"), p99 $(awk '$1 == "99%" {print $2}' "$p/wrk.txt")" "$steal" >&2
 }
 
@@ -235,9 +243,10 @@ echo "ipng_stats whole-module A/B — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "host: $(nproc) cpus ($cpu), $(uname -sr), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes $WORKERS on cpus $NGINX_CPUS;" \
      "wrk -t1 -c$CONNS --latency on cpus $WRK_CPUS, keep-alive, GET of a 612-byte static file"
-echo "runs: $ROUNDS alternated rounds ($variants, rotated one place per round) x ${DURATION} s per mode, ${WARMUP} s wrk warm-up before each;" \
-     "every run is a fresh nginx; scrape: GET $SCRAPE every 1 s in every variant (/status is stub_status in a, b)," \
-     "Accept-Encoding: $SCRAPE_ENCODING; runs where the hypervisor took more than $MAX_STEAL% of a cpu are done again"
+echo "runs: per mode, ($variants) started side by side, ${WARMUP} s of wrk and scrapes on each, then $ROUNDS alternated rounds" \
+     "($variants, rotated one place per round) of ${DURATION} s slices, the idle variants waiting; scrape: GET $SCRAPE" \
+     "every 1 s of the variant under load (/status is stub_status in a, b), Accept-Encoding: $SCRAPE_ENCODING;" \
+     "rounds where the hypervisor took more than $MAX_STEAL% of a cpu are done again; JVM: (c) started alone $JVM_STARTS times"
 if [ "$PEER" = lua ]; then
     echo "(d): stock nginx + lua_shared_dict counters per (VIP, port, status) in log_by_lua, its /status walks the dictionary"
 fi
@@ -258,24 +267,61 @@ round_order() {
     done
 }
 
+# the ports of every variant: one for the timed traffic, four for the 12k keys
+read -r -a ports <<<"$(python3 "$helper" ports $((5 * $(wc -w <<<"$variants"))))"
+i=0
+for v in $variants; do
+    PORT[$v]=${ports[$i]}
+    KPORTS[$v]="${ports[*]:$((i + 1)):4}"
+    i=$((i + 5))
+done
+
+# JVM start time and RSS added: (c) started and stopped on its own
+for i in $(seq "$JVM_STARTS"); do
+    start 1key c
+    grep 'JVM started in' "${DIR[c]}/logs/error.log" >> "$jvmlog"
+    stop c
+done
+
 for mode in $modes; do
+    for v in $variants; do
+        start "$mode" "$v"
+    done
+    if [ "$mode" = 12k ]; then
+        for v in $variants; do
+            taskset -c "$WRK_CPUS" python3 "$helper" populate ${KPORTS[$v]} > "${DIR[$v]}/populate.txt"
+        done
+    fi
+    if [ "$WARMUP" != 0 ]; then            # (c)'s JIT, every variant's caches
+        for v in $variants; do
+            scrape_start "$v" "${DIR[$v]}/warmup-scrape.txt"
+            taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNS" -d"${WARMUP}s" \
+                "http://127.0.0.1:${PORT[$v]}/index.html" > "${DIR[$v]}/warmup.txt"
+            scrape_stop
+        done
+    fi
     r=1
     repeats=0
     while [ "$r" -le "$ROUNDS" ]; do
         : > "$round_results"
         for v in $(round_order "$r"); do
-            run "$mode" "$v" "$r"
+            slice "$mode" "$v" "$r"
         done
         # the round's worst steal; a repeated round's runs stay in the results, commented
-        worst=$(awk '{print $NF}' "$round_results" | sort -g | tail -n 1)
+        worst=$(awk '{print $15}' "$round_results" | sort -g | tail -n 1)
         if awk -v w="$worst" -v m="$MAX_STEAL" 'BEGIN { exit !(w > m) }' && [ "$repeats" -lt "$ROUNDS" ]; then
             repeats=$((repeats + 1))
             sed 's/^/#steal /' "$round_results" >> "$results"
-            echo "  $mode round $r again: the hypervisor took $worst% of a cpu in one of its runs (--max-steal $MAX_STEAL)" >&2
+            echo "  $mode round $r again: the hypervisor took $worst% of a cpu in one of its slices (--max-steal $MAX_STEAL)" >&2
             continue
         fi
         cat "$round_results" >> "$results"
         r=$((r + 1))
+    done
+    sleep 1.2                              # one flush interval: every worker's counts in the zone
+    echo "#keys $mode $(python3 "$helper" keys "http://127.0.0.1:${PORT[c]}/status")" >> "$results"
+    for v in $variants; do
+        stop "$v"
     done
 done
 

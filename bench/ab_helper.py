@@ -8,6 +8,8 @@
     ab_helper.py wrk FILE                    "rps p50_ms p99_ms errors" of a wrk --latency output
     ab_helper.py requests URL N              N keep-alive GETs on one connection
     ab_helper.py keys URL                    number of (source, VIP, code) keys in a scrape
+    ab_helper.py threads MASTER_PID          "tid comm on-cpu-ns" of every thread of its workers
+    ab_helper.py cpu BEFORE AFTER WRK_FILE   "event-loop-us jvm-us" of CPU per request
     ab_helper.py summary RESULTS             the report of bench/ab.sh
 """
 
@@ -264,6 +266,48 @@ def keys(url):
     return sum(1 for l in t.splitlines() if l.startswith("nginx_ipng_requests_total{"))
 
 
+def threads(master):
+    """one line per thread of every child of the nginx master: worker pid,
+    tid, on-cpu nanoseconds (schedstat: exact, and without the time the
+    hypervisor stole) and the thread's name"""
+    out = []
+    for pid in os.listdir("/proc"):
+        try:
+            if not pid.isdigit() or int(open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()[1]) != master:
+                continue
+            for tid in os.listdir("/proc/%s/task" % pid):
+                base = "/proc/%s/task/%s/" % (pid, tid)
+                ns = open(base + "schedstat").read().split()[0]
+                comm = open(base + "comm").read().strip().replace(" ", "_")
+                out.append("%s %s %s %s" % (pid, tid, ns, comm))
+        except (OSError, IndexError, ValueError):
+            continue
+    return "\n".join(out)
+
+
+def cpu(before, after, wrk_path):
+    """CPU time per request of the workers during a timed slice, in us: their
+    event-loop threads (tid == pid) and every other thread (the JVM's); a
+    thread that started or ended in between counts what it ran in the slice"""
+    def read(path):
+        rows = {}
+        for l in open(path):
+            f = l.split()
+            if len(f) >= 3:
+                rows[f[1]] = (f[0] == f[1], int(f[2]))
+        return rows
+    a, b = read(before), read(after)
+    loop = other = 0
+    for tid, (main_thread, ns) in b.items():
+        d = ns - a.get(tid, (main_thread, 0))[1]
+        if main_thread:
+            loop += d
+        else:
+            other += d
+    n = int(re.search(r"(\d+) requests in", open(wrk_path).read()).group(1))
+    return "%.4f %.4f" % (loop / 1000.0 / max(n, 1), other / 1000.0 / max(n, 1))
+
+
 # ---------------------------------------------------------------- summary
 
 NAMES = {"a": "(a) stock nginx", "b": "(b) stock + access_log 64k",
@@ -291,7 +335,10 @@ def summary(path, smoke, max_steal):
     rows = [l.split() for l in lines if not l.startswith("#")]
     # runs of rounds repeated because of steal time, kept commented
     stolen = [l.split()[1:] for l in lines if l.startswith("#steal ")]
+    # "#keys MODE N": the keys in (c)'s zone after the last round
+    zone_keys = {l.split()[1]: l.split()[2] for l in lines if l.startswith("#keys ")}
     # mode variant round rps p50 p99 errs rss_kb scrapes scrape_med scrape_max scrape_bytes scrape_errs keys steal
+    # [loop_us_per_request other_us_per_request]
     data = {}
     for r in rows:
         data.setdefault(r[0], []).append(r)
@@ -321,8 +368,8 @@ def summary(path, smoke, max_steal):
                                                                  fmt(med(p99)), spread(p99), fmt(med(p50)),
                                                                  "%.1f" % max(st)))
         again = len([r for r in stolen if r[0] == mode]) // max(1, len(by))
-        out.append("(steal%%: the largest share of nginx's or wrk's cpu the hypervisor took in one run; "
-                   "rounds repeated for more than %s%%: %d, their runs left out)" % (max_steal, again))
+        out.append("(steal%%: the largest share of nginx's or wrk's cpu the hypervisor took in one slice; "
+                   "rounds repeated for more than %s%%: %d, their slices left out)" % (max_steal, again))
         errs = sum(int(r[6]) for r in rs)
         if errs:
             out.append("!! %d wrk errors / non-2xx responses in this mode" % errs)
@@ -334,7 +381,7 @@ def summary(path, smoke, max_steal):
                     and float(by[y][k][col]) > 0]
             return mx / my if my else float("nan"), med(pair), pair
 
-        out.append("ratios (ratio of medians; median [min..max] of the per-round ratios, runs alternate a b c, b c a, c a b, ...):")
+        out.append("ratios (ratio of medians; median [min..max] of the per-round ratios, slices alternate a b c, b c a, c a b, ...):")
         for (x, y, col, what, tgt, hib) in (("c", "a", 3, "req/s", 0.98, True),
                                               ("c", "b", 3, "req/s", 1.00, True),
                                               ("c", "a", 5, "p99  ", None, False),
@@ -353,6 +400,7 @@ def summary(path, smoke, max_steal):
                 if not smoke:
                     verdicts.append((mode, what.strip(), x, y, ok))
             out.append(line)
+        out.extend(cpu_lines(rs, by))
         c = [r for r in rs if r[1] == "c"]
         sc = [r for r in c if int(r[8]) > 0]
         if sc:
@@ -360,20 +408,40 @@ def summary(path, smoke, max_steal):
                        % (sum(int(r[8]) for r in sc), med([float(r[9]) for r in sc]),
                           max(float(r[10]) for r in sc), max(int(r[11]) for r in sc),
                           sum(int(r[12]) for r in c)))
-        k = [int(r[13]) for r in c if int(r[13]) >= 0]
-        if k:
-            out.append("  keys in the zone after each (c) run: %s" % ", ".join(str(x) for x in sorted(set(k))))
+        if mode in zone_keys:
+            out.append("  keys in (c)'s zone after the last round: %s" % zone_keys[mode])
         ra = [int(r[7]) for r in rs if r[1] == "a"]
         rc = [int(r[7]) for r in rs if r[1] == "c"]
         if ra and rc:
-            out.append("  worker RSS after the run: (a) %.1f MB, (c) %.1f MB, added by the module %+.1f MB (medians)"
+            out.append("  worker RSS after a slice: (a) %.1f MB, (c) %.1f MB, added by the module %+.1f MB (medians)"
                        % (med(ra) / 1024, med(rc) / 1024, (med(rc) - med(ra)) / 1024))
         rd = [int(r[7]) for r in rs if r[1] == "d"]
         if ra and rd:
-            out.append("  worker RSS after the run: (d) %.1f MB, %+.1f MB over (a) (medians)"
+            out.append("  worker RSS after a slice: (d) %.1f MB, %+.1f MB over (a) (medians)"
                        % (med(rd) / 1024, (med(rd) - med(ra)) / 1024))
         out.append("")
     return out, verdicts
+
+
+def cpu_lines(rs, by):
+    """the workers' CPU time per request (columns 16, 17 of a result line):
+    what each variant costs, free of the hypervisor's noise in requests/s"""
+    rows = [r for r in rs if len(r) > 16]
+    if not rows:
+        return []
+    out = ["CPU time of the nginx workers per request, timed slices, medians (event loop + other threads):"]
+    tot = {}
+    for v in "abcd":
+        vr = [r for r in rows if r[1] == v]
+        if vr:
+            loop = med([float(r[15]) for r in vr])
+            other = med([float(r[16]) for r in vr])
+            tot[v] = med([float(r[15]) + float(r[16]) for r in vr])
+            out.append("  %-28s %6.3f us = %6.3f + %6.3f" % (NAMES[v], tot[v], loop, other))
+    for x, y in (("c", "a"), ("c", "b"), ("c", "d")):
+        if x in tot and y in tot and tot[y] > 0:
+            out.append("  (%s)/(%s) = %.3f: %+.3f us per request" % (x, y, tot[x] / tot[y], tot[x] - tot[y]))
+    return out
 
 
 def jvm_summary(path, smoke):
@@ -450,6 +518,10 @@ def main():
         requests(a[0], int(a[1]))
     elif cmd == "keys":
         print(keys(a[0]))
+    elif cmd == "threads":
+        print(threads(int(a[0])))
+    elif cmd == "cpu":
+        print(cpu(a[0], a[1], a[2]))
     elif cmd == "cgparse":
         total, res = cgparse(a[0], a[1:])
         print(total, " ".join("%d %d" % tuple(res[f]) for f in a[1:]))
