@@ -22,6 +22,10 @@
 #                                  the first round (JIT, caches)
 #   --jvm-starts N  [JVM_STARTS=5] times (c) is started alone first, for the JVM's
 #                                  start time and RSS
+#   --together N    [TOGETHER=3]   after the rounds, N runs with every variant loaded
+#                                  at once on the same cpus, for a CPU time per
+#                                  request that the machine's drift does not move
+#   --together-duration S [TOGETHER_DURATION=10] seconds of each of those runs
 #   --connections C [CONNS=50]     wrk connections (keep-alive), one wrk thread
 #   --workers W     [WORKERS=1]    nginx worker_processes, the same for a, b and c
 #   --nginx-cpus L  [NGINX_CPUS=0] taskset list for nginx (master and workers)
@@ -29,6 +33,9 @@
 #   --mode M        [MODE=both]    1key | 12k | both
 #   --with-lua      [PEER=lua]     add (d): stock nginx counting per request in a
 #                                  lua_shared_dict (apt-get install libnginx-mod-http-lua)
+#   --with-idle     [IDLE=1]       add (e): the module loaded, its JVM up, counting off
+#                                  (`ipng_stats off;`): what hosting the JVM costs
+#                                  apart from what counting and scraping cost
 #   --scrape-encoding E [SCRAPE_ENCODING=gzip] the scraper's Accept-Encoding: gzip, as
 #                                  Prometheus sends (the body is counted, not unpacked:
 #                                  Prometheus unpacks on its own machine); identity
@@ -57,6 +64,8 @@ helper="$here/ab_helper.py"
 ROUNDS=${ROUNDS:-20}
 DURATION=${DURATION:-3}
 JVM_STARTS=${JVM_STARTS:-5}
+TOGETHER=${TOGETHER:-3}
+TOGETHER_DURATION=${TOGETHER_DURATION:-10}
 WARMUP=${WARMUP:-10}
 CONNS=${CONNS:-50}
 WORKERS=${WORKERS:-1}
@@ -67,6 +76,7 @@ SCRAPE=${SCRAPE:-/status}
 MAX_STEAL=${MAX_STEAL:-2}
 SCRAPE_ENCODING=${SCRAPE_ENCODING:-gzip}
 PEER=${PEER:-}
+IDLE=${IDLE:-}
 NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=${MODULE:-$root/target/dist/ngx_http_ipng_stats_module.so}
 JAR=${JAR:-$root/target/dist/ipng-stats.jar}
@@ -75,11 +85,13 @@ KEEP=0
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --smoke) SMOKE=1; ROUNDS=1; DURATION=1; WARMUP=0; CONNS=10; MAX_STEAL=100; JVM_STARTS=1 ;;
+        --smoke) SMOKE=1; ROUNDS=1; DURATION=1; WARMUP=0; CONNS=10; MAX_STEAL=100; JVM_STARTS=1; TOGETHER=1; TOGETHER_DURATION=1 ;;
         --rounds) ROUNDS=$2; shift ;;
         --duration) DURATION=$2; shift ;;
         --warmup) WARMUP=$2; shift ;;
         --jvm-starts) JVM_STARTS=$2; shift ;;
+        --together) TOGETHER=$2; shift ;;
+        --together-duration) TOGETHER_DURATION=$2; shift ;;
         --connections) CONNS=$2; shift ;;
         --workers) WORKERS=$2; shift ;;
         --nginx-cpus) NGINX_CPUS=$2; shift ;;
@@ -89,6 +101,7 @@ while [ $# -gt 0 ]; do
         --max-steal) MAX_STEAL=$2; shift ;;
         --scrape-encoding) SCRAPE_ENCODING=$2; shift ;;
         --with-lua) PEER=lua ;;
+        --with-idle) IDLE=1 ;;
         --keep) KEEP=1 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "ab.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -113,12 +126,12 @@ done
 tmp=$(mktemp -d /tmp/ipng-ab.XXXXXX)
 chmod 755 "$tmp"                       # nginx workers run as nobody when started by root
 masters=()
-scraper_pid=
+scraper_pids=()
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    [ -n "$scraper_pid" ] && kill "$scraper_pid" 2>/dev/null || true
+    for m in "${scraper_pids[@]}"; do kill "$m" 2>/dev/null || true; done
     for m in "${masters[@]}"; do
         if kill -0 "$m" 2>/dev/null; then
             kill -TERM "$m" 2>/dev/null || true
@@ -173,15 +186,16 @@ start() {
     MASTER[$v]=$master
     for i in $(seq 200); do
         if curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$v]}/index.html" 2>/dev/null; then
-            if [ "$v" != c ] || [ "$(grep -c 'JVM started in' "$p/logs/error.log")" -ge "$WORKERS" ]; then
+            if [ "$v" != c ] && [ "$v" != e ] \
+                || [ "$(grep -c 'JVM started in' "$p/logs/error.log")" -ge "$WORKERS" ]; then
                 break
             fi
         fi
         sleep 0.1
     done
-    if [ "$v" = c ]; then
+    if [ "$v" = c ] || [ "$v" = e ]; then
         grep -q 'JVM started in' "$p/logs/error.log" \
-            || { echo "ab.sh: no JVM start in (c):" >&2; cat "$p/logs/error.log" >&2; return 1; }
+            || { echo "ab.sh: no JVM start in ($v):" >&2; cat "$p/logs/error.log" >&2; return 1; }
     fi
 }
 
@@ -194,16 +208,22 @@ stop() {
     fi
 }
 
-# the scraper against variant $1 in the background, its figures into $2
+# a scraper against variant $1 in the background, its figures into $2, a
+# scrape every $3 (default 1) seconds
 scrape_start() {
-    taskset -c "$WRK_CPUS" python3 "$helper" scraper "http://127.0.0.1:${PORT[$1]}$SCRAPE" "$2" "$SCRAPE_ENCODING" &
-    scraper_pid=$!
+    taskset -c "$WRK_CPUS" python3 "$helper" scraper "http://127.0.0.1:${PORT[$1]}$SCRAPE" "$2" \
+        "$SCRAPE_ENCODING" "${3:-1}" &
+    scraper_pids+=($!)
 }
 
+# stop every scraper started
 scrape_stop() {
-    kill -TERM "$scraper_pid"
-    wait "$scraper_pid" || true
-    scraper_pid=
+    local m
+    for m in "${scraper_pids[@]}"; do
+        kill -TERM "$m"
+        wait "$m" || true
+    done
+    scraper_pids=()
 }
 
 # one timed slice of variant $2 (mode $1, round $3): scraper and wrk against
@@ -237,6 +257,9 @@ if [ "$PEER" = lua ]; then
     done
     variants="a b c d"
 fi
+if [ -n "$IDLE" ]; then
+    variants="$variants e"
+fi
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 echo "ipng_stats whole-module A/B — $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -265,6 +288,41 @@ round_order() {
         local k=$(( (i + r - 1) % n + 1 ))
         printf '%s ' "${!k}"
     done
+}
+
+# repetition $2 of mode $1 with every variant loaded at once: one wrk and
+# one scraper each, all nginx workers on the same cpus. The scheduler
+# interleaves them in milliseconds, so the machine's changing speed falls on
+# all of them alike: their CPU time per request compares well even where
+# slices seconds apart differ by 20 %. (Their requests/s depend on the
+# scheduler's shares, so only the CPU time per request is used.) Each
+# variant is scraped every N seconds, N variants sharing the cpus: with
+# about 1/N of a cpu each serves about 1/N of the requests, so it sees as
+# many scrapes per request as a variant alone with a scrape every second.
+together() {
+    local mode=$1 rep=$2 v pids=() p n
+    n=$(wc -w <<<"$variants")
+    for v in $variants; do
+        p="${DIR[$v]}/together/$rep"
+        mkdir -p "$p"
+        python3 "$helper" threads "${MASTER[$v]}" > "$p/threads.before"
+    done
+    for v in $variants; do
+        scrape_start "$v" "${DIR[$v]}/together/$rep/scrape.txt" "$n"
+    done
+    for v in $variants; do
+        taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNS" -d"${TOGETHER_DURATION}s" \
+            "http://127.0.0.1:${PORT[$v]}/index.html" > "${DIR[$v]}/together/$rep/wrk.txt" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    scrape_stop
+    for v in $variants; do
+        p="${DIR[$v]}/together/$rep"
+        python3 "$helper" threads "${MASTER[$v]}" > "$p/threads.after"
+        echo "#together $mode $v $rep $(python3 "$helper" cpu "$p/threads.before" "$p/threads.after" "$p/wrk.txt")" >> "$results"
+    done
+    printf '  %-5s side by side %d: done\n' "$mode" "$rep" >&2
 }
 
 # the ports of every variant: one for the timed traffic, four for the 12k keys
@@ -317,6 +375,9 @@ for mode in $modes; do
         fi
         cat "$round_results" >> "$results"
         r=$((r + 1))
+    done
+    for i in $(seq "$TOGETHER"); do
+        together "$mode" "$i"
     done
     sleep 1.2                              # one flush interval: every worker's counts in the zone
     echo "#keys $mode $(python3 "$helper" keys "http://127.0.0.1:${PORT[c]}/status")" >> "$results"

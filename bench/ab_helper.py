@@ -4,7 +4,7 @@
     ab_helper.py ports N                     N free TCP ports (free on every address)
     ab_helper.py conf VARIANT KEYS PREFIX ... nginx.conf on stdout (see conf())
     ab_helper.py populate HOST_PREFIX PORTS.. one request per (VIP, status code)
-    ab_helper.py scraper URL OUT             GET URL every second until SIGTERM
+    ab_helper.py scraper URL OUT [ENC [S]]   GET URL every S (1) seconds until SIGTERM
     ab_helper.py wrk FILE                    "rps p50_ms p99_ms errors" of a wrk --latency output
     ab_helper.py requests URL N              N keep-alive GETs on one connection
     ab_helper.py keys URL                    number of (source, VIP, code) keys in a scrape
@@ -80,7 +80,7 @@ def conf(variant, keys, prefix, module, jar, workers, port, kports):
     and 60 `location = /sNNN { return NNN; }`; identical for all variants
     except the source tag parameter, which only (c) understands."""
     o = []
-    if variant == "c":
+    if variant in "ce":
         o.append("load_module %s;" % module)
     if variant == "d":
         o += ["load_module %s;" % m for m in LUA_MODULES]
@@ -98,21 +98,23 @@ def conf(variant, keys, prefix, module, jar, workers, port, kports):
         o.append("    access_log %s/logs/access.log combined buffer=64k;" % prefix)
     else:
         o.append("    access_log off;")
-    if variant == "c":
+    if variant in "ce":
         o += ["    ipng_stats_zone ipng:4m;",
               "    ipng_stats_classpath %s;" % jar]
+    if variant == "e":
+        o.append("    ipng_stats off;")
     if variant == "d":
         o.append(LUA_LOG)
     o += ["    server {",
           "        listen 127.0.0.1:%d;" % port]
     if keys:
         for s, kp in enumerate(kports):
-            tag = " ipng_source_tag=src%d" % s if variant == "c" else ""
+            tag = " ipng_source_tag=src%d" % s if variant in "ce" else ""
             for v in range(VIPS):
                 o.append("        listen %s:%d%s;" % (vip(v), kp, tag))
     o += ["        root %s/html;" % prefix,
           "        location = /status { %s }"
-          % ("ipng_stats;" if variant == "c" else LUA_STATUS if variant == "d" else "stub_status;")]
+          % ("ipng_stats;" if variant in "ce" else LUA_STATUS if variant == "d" else "stub_status;")]
     if keys:
         for c in CODES:
             o.append('        location = /s%d { return %d "x\\n"; }' % (c, c))
@@ -168,7 +170,7 @@ def fetch(url, buf, encoding="identity"):
     return total - (end + 4)
 
 
-def scraper(url, out, encoding):
+def scraper(url, out, encoding, interval=1.0):
     buf = bytearray(1 << 20)
     durs, sizes, errs = [], [], [0]
     stop = [False]
@@ -186,7 +188,7 @@ def scraper(url, out, encoding):
             durs.append((time.monotonic() - t0) * 1000.0)
         except Exception:
             errs[0] += 1
-        nxt += 1.0
+        nxt += interval
         while not stop[0] and time.monotonic() < nxt:
             time.sleep(min(0.05, max(0.0, nxt - time.monotonic())))
     with open(out, "w") as f:
@@ -311,7 +313,8 @@ def cpu(before, after, wrk_path):
 # ---------------------------------------------------------------- summary
 
 NAMES = {"a": "(a) stock nginx", "b": "(b) stock + access_log 64k",
-         "c": "(c) ipng_stats + scrape/1s", "d": "(d) lua dict + scrape/1s"}
+         "c": "(c) ipng_stats + scrape/1s", "d": "(d) lua dict + scrape/1s",
+         "e": "(e) module, counting off"}
 
 
 def med(xs):
@@ -337,6 +340,8 @@ def summary(path, smoke, max_steal):
     stolen = [l.split()[1:] for l in lines if l.startswith("#steal ")]
     # "#keys MODE N": the keys in (c)'s zone after the last round
     zone_keys = {l.split()[1]: l.split()[2] for l in lines if l.startswith("#keys ")}
+    # "#together MODE VARIANT REP LOOP_US OTHER_US": every variant loaded at once
+    together_rows = [l.split()[1:] for l in lines if l.startswith("#together ")]
     # mode variant round rps p50 p99 errs rss_kb scrapes scrape_med scrape_max scrape_bytes scrape_errs keys steal
     # [loop_us_per_request other_us_per_request]
     data = {}
@@ -355,7 +360,7 @@ def summary(path, smoke, max_steal):
                                                              "p99 ms", "spread min..max (range/med)", "p50 ms",
                                                              "steal%"))
         by = {}
-        for v in "abcd":
+        for v in "abcde":
             vr = [r for r in rs if r[1] == v]
             if not vr:
                 continue
@@ -408,6 +413,7 @@ def summary(path, smoke, max_steal):
                        % (sum(int(r[8]) for r in sc), med([float(r[9]) for r in sc]),
                           max(float(r[10]) for r in sc), max(int(r[11]) for r in sc),
                           sum(int(r[12]) for r in c)))
+        out.extend(together_lines([r for r in together_rows if r[0] == mode]))
         if mode in zone_keys:
             out.append("  keys in (c)'s zone after the last round: %s" % zone_keys[mode])
         ra = [int(r[7]) for r in rs if r[1] == "a"]
@@ -431,16 +437,35 @@ def cpu_lines(rs, by):
         return []
     out = ["CPU time of the nginx workers per request, timed slices, medians (event loop + other threads):"]
     tot = {}
-    for v in "abcd":
+    for v in "abcde":
         vr = [r for r in rows if r[1] == v]
         if vr:
             loop = med([float(r[15]) for r in vr])
             other = med([float(r[16]) for r in vr])
             tot[v] = med([float(r[15]) + float(r[16]) for r in vr])
             out.append("  %-28s %6.3f us = %6.3f + %6.3f" % (NAMES[v], tot[v], loop, other))
-    for x, y in (("c", "a"), ("c", "b"), ("c", "d")):
+    for x, y in (("c", "a"), ("c", "b"), ("c", "d"), ("e", "a"), ("c", "e")):
         if x in tot and y in tot and tot[y] > 0:
             out.append("  (%s)/(%s) = %.3f: %+.3f us per request" % (x, y, tot[x] / tot[y], tot[x] - tot[y]))
+    return out
+
+
+def together_lines(rows):
+    """CPU time per request with every variant loaded at once on the same
+    cpus (ab.sh together()): the ratios free of the machine's drift"""
+    if not rows:
+        return []
+    cost = {}                           # variant -> {rep: us per request}
+    for mode, v, rep, loop, other in rows:
+        cost.setdefault(v, {})[rep] = float(loop) + float(other)
+    out = ["CPU time per request with every variant loaded at once, same cpus, %d runs (medians):"
+           % len(cost.get("a", {}))]
+    out.append("  " + ", ".join("(%s) %.3f us" % (v, med(list(cost[v].values()))) for v in "abcd" if v in cost))
+    for x, y in (("c", "a"), ("c", "b"), ("c", "d"), ("e", "a"), ("c", "e")):
+        if x in cost and y in cost:
+            pair = [cost[x][k] / cost[y][k] for k in cost[x] if k in cost[y] and cost[y][k] > 0]
+            if pair:
+                out.append("  (%s)/(%s) = %.3f per run [%s]" % (x, y, med(pair), " ".join("%.3f" % p for p in pair)))
     return out
 
 
@@ -509,7 +534,7 @@ def main():
     elif cmd == "populate":
         print(populate([int(x) for x in a]))
     elif cmd == "scraper":
-        scraper(a[0], a[1], a[2] if len(a) > 2 else "identity")
+        scraper(a[0], a[1], a[2] if len(a) > 2 else "identity", float(a[3]) if len(a) > 3 else 1.0)
     elif cmd == "wrk":
         print(wrk(a[0]))
     elif cmd == "steal":

@@ -28,7 +28,13 @@
 #define NGX_HTTP_IPNG_STATS_MAX_TAGS      255
 /* ipng_stats_jvm_options: fits the worker's and nginx -t's option arrays */
 #define NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS  40
-#define NGX_HTTP_IPNG_STATS_BATCH         256
+/*
+ * records per JNI upcall (64 KB): each upcall finds Java's code and tables
+ * cold after a thousand requests' worth of nginx and kernel work, some 10-20
+ * us; 1024 instead of 256 records measured 0.4-0.8 % less worker CPU per
+ * request, side by side (bench/ab.sh, docs/performance.md, 2026-12-02)
+ */
+#define NGX_HTTP_IPNG_STATS_BATCH         1024
 
 #ifndef NGX_HTTP_IPNG_STATS_JAR
 #define NGX_HTTP_IPNG_STATS_JAR           "/usr/share/java/ipng-stats.jar"
