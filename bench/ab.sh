@@ -150,7 +150,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$tmp/html" "$tmp/runs"
+mkdir -p "$tmp/html"
 cp "$MODULE" "$tmp/ngx_http_ipng_stats_module.so"
 cp "$JAR" "$tmp/ipng-stats.jar"
 chmod 644 "$tmp/ngx_http_ipng_stats_module.so" "$tmp/ipng-stats.jar"
