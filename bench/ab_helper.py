@@ -413,7 +413,9 @@ def summary(path, smoke, max_steal):
                        % (sum(int(r[8]) for r in sc), med([float(r[9]) for r in sc]),
                           max(float(r[10]) for r in sc), max(int(r[11]) for r in sc),
                           sum(int(r[12]) for r in c)))
-        out.extend(together_lines([r for r in together_rows if r[0] == mode]))
+        o2, v2 = together_lines([r for r in together_rows if r[0] == mode], smoke)
+        out.extend(o2)
+        verdicts.extend((mode,) + v for v in v2)
         if mode in zone_keys:
             out.append("  keys in (c)'s zone after the last round: %s" % zone_keys[mode])
         ra = [int(r[7]) for r in rs if r[1] == "a"]
@@ -450,23 +452,34 @@ def cpu_lines(rs, by):
     return out
 
 
-def together_lines(rows):
+def together_lines(rows, smoke):
     """CPU time per request with every variant loaded at once on the same
-    cpus (ab.sh together()): the ratios free of the machine's drift"""
+    cpus (ab.sh together()): the ratios free of the machine's drift. A
+    saturated worker serves requests/s in inverse proportion to its CPU time
+    per request, so the inverse ratios are checked against the requests/s
+    targets too. Returns the lines and (what, x, y, met) verdicts."""
     if not rows:
-        return []
+        return [], []
     cost = {}                           # variant -> {rep: us per request}
     for mode, v, rep, loop, other in rows:
         cost.setdefault(v, {})[rep] = float(loop) + float(other)
     out = ["CPU time per request with every variant loaded at once, same cpus, %d runs (medians):"
            % len(cost.get("a", {}))]
-    out.append("  " + ", ".join("(%s) %.3f us" % (v, med(list(cost[v].values()))) for v in "abcd" if v in cost))
+    out.append("  " + ", ".join("(%s) %.3f us" % (v, med(list(cost[v].values()))) for v in "abcde" if v in cost))
+    verdicts = []
     for x, y in (("c", "a"), ("c", "b"), ("c", "d"), ("e", "a"), ("c", "e")):
         if x in cost and y in cost:
             pair = [cost[x][k] / cost[y][k] for k in cost[x] if k in cost[y] and cost[y][k] > 0]
             if pair:
                 out.append("  (%s)/(%s) = %.3f per run [%s]" % (x, y, med(pair), " ".join("%.3f" % p for p in pair)))
-    return out
+                tgt = {"a": 0.98, "b": 1.00}.get(y) if x == "c" else None
+                if tgt is not None:
+                    ok = 1.0 / med(pair) >= tgt
+                    out.append("    as requests/s of a saturated worker: (%s)/(%s) = %.3f   target >= %.2f: %s"
+                               % (x, y, 1.0 / med(pair), tgt, "n/a (smoke)" if smoke else "met" if ok else "MISSED"))
+                    if not smoke:
+                        verdicts.append(("req/s side by side", x, y, ok))
+    return out, verdicts
 
 
 def jvm_summary(path, smoke):
