@@ -7,11 +7,11 @@
 # wrk with keep-alive against a small static file, nginx and wrk pinned to
 # different cores. The three run side by side, warmed up, and take the load in
 # turn: short timed slices alternated a b c, b c a, c a b, ... for many rounds,
-# so the machine's drift (the per-slice spread on a shared VM is 5-20 %) falls
+# so the machine's drift (the per-slice spread on a shared VM is 20-45 %) falls
 # on all three alike and the per-round ratios have a tight median. Then the
 # same again with 12,000 (source, VIP, code) keys active. See bench/README.md.
 #
-#   bench/ab.sh                           # the README figures, both modes (~10 min)
+#   bench/ab.sh                           # the README figures, both modes (~12 min)
 #   bench/ab.sh --smoke                   # a few seconds, no targets: does the script work?
 #   bench/ab.sh --mode 12k --scrape /none # the same without the scrape's cost
 #
