@@ -10,6 +10,7 @@
     ab_helper.py keys URL                    number of (source, VIP, code) keys in a scrape
     ab_helper.py threads MASTER_PID          "tid comm on-cpu-ns" of every thread of its workers
     ab_helper.py cpu BEFORE AFTER WRK_FILE   "event-loop-us jvm-us" of CPU per request
+    ab_helper.py together FILE X/Y ...       the side-by-side summary of FILE's "#together" rows
     ab_helper.py summary RESULTS             the report of bench/ab.sh
 """
 
@@ -315,6 +316,8 @@ def cpu(before, after, wrk_path):
 NAMES = {"a": "(a) stock nginx", "b": "(b) stock + access_log 64k",
          "c": "(c) ipng_stats + scrape/1s", "d": "(d) lua dict + scrape/1s",
          "e": "(e) module, counting off"}
+# the variant pairs whose CPU time per request the summary compares
+PAIRS = (("c", "a"), ("c", "b"), ("c", "d"), ("e", "a"), ("c", "e"))
 
 
 def med(xs):
@@ -446,28 +449,29 @@ def cpu_lines(rs, by):
             other = med([float(r[16]) for r in vr])
             tot[v] = med([float(r[15]) + float(r[16]) for r in vr])
             out.append("  %-28s %6.3f us = %6.3f + %6.3f" % (NAMES[v], tot[v], loop, other))
-    for x, y in (("c", "a"), ("c", "b"), ("c", "d"), ("e", "a"), ("c", "e")):
+    for x, y in PAIRS:
         if x in tot and y in tot and tot[y] > 0:
             out.append("  (%s)/(%s) = %.3f: %+.3f us per request" % (x, y, tot[x] / tot[y], tot[x] - tot[y]))
     return out
 
 
-def together_lines(rows, smoke):
+def together_lines(rows, smoke, pairs=PAIRS):
     """CPU time per request with every variant loaded at once on the same
-    cpus (ab.sh together()): the ratios free of the machine's drift. A
-    saturated worker serves requests/s in inverse proportion to its CPU time
-    per request, so the inverse ratios are checked against the requests/s
-    targets too. Returns the lines and (what, x, y, met) verdicts."""
+    cpus (ab.sh together(), thread-cost.sh): the ratios free of the
+    machine's drift. A saturated worker serves requests/s in inverse
+    proportion to its CPU time per request, so the inverse ratios of (c) are
+    checked against the requests/s targets too. Returns the lines and
+    (what, x, y, met) verdicts."""
     if not rows:
         return [], []
     cost = {}                           # variant -> {rep: us per request}
     for mode, v, rep, loop, other in rows:
         cost.setdefault(v, {})[rep] = float(loop) + float(other)
     out = ["CPU time per request with every variant loaded at once, same cpus, %d runs (medians):"
-           % len(cost.get("a", {}))]
-    out.append("  " + ", ".join("(%s) %.3f us" % (v, med(list(cost[v].values()))) for v in "abcde" if v in cost))
+           % max(len(c) for c in cost.values())]
+    out.append("  " + ", ".join("(%s) %.3f us" % (v, med(list(c.values()))) for v, c in sorted(cost.items())))
     verdicts = []
-    for x, y in (("c", "a"), ("c", "b"), ("c", "d"), ("e", "a"), ("c", "e")):
+    for x, y in pairs:
         if x in cost and y in cost:
             pair = [cost[x][k] / cost[y][k] for k in cost[x] if k in cost[y] and cost[y][k] > 0]
             if pair:
@@ -560,6 +564,9 @@ def main():
         print(threads(int(a[0])))
     elif cmd == "cpu":
         print(cpu(a[0], a[1], a[2]))
+    elif cmd == "together":
+        rows = [l.split()[1:] for l in open(a[0]) if l.startswith("#together ")]
+        print("\n".join(together_lines(rows, False, [tuple(x.split("/")) for x in a[1:]])[0]))
     elif cmd == "cgparse":
         total, res = cgparse(a[0], a[1:])
         print(total, " ".join("%d %d" % tuple(res[f]) for f in a[1:]))

@@ -60,6 +60,8 @@ for v in a p k; do
     echo "($v) worker threads: $(ls "/proc/$(pgrep -P "${MASTER[$v]}" | head -1)/task" | wc -l)"
 done
 
+results="$tmp/results.txt"
+: > "$results"
 for r in $(seq "$RUNS"); do
     for v in a p k; do
         python3 "$helper" threads "${MASTER[$v]}" > "$tmp/$v/before"
@@ -70,13 +72,9 @@ for r in $(seq "$RUNS"); do
         pids+=($!)
     done
     wait "${pids[@]}"
-    line="run $r:"
     for v in a p k; do
         python3 "$helper" threads "${MASTER[$v]}" > "$tmp/$v/after"
-        us=$(python3 "$helper" cpu "$tmp/$v/before" "$tmp/$v/after" "$tmp/$v/wrk" | cut -d' ' -f1)
-        eval "us_$v=$us"
-        line="$line ($v) $us us"
+        echo "#together threads $v $r $(python3 "$helper" cpu "$tmp/$v/before" "$tmp/$v/after" "$tmp/$v/wrk")" >> "$results"
     done
-    echo "$line per request; (p)/(a) $(python3 -c "print('%.3f' % ($us_p / $us_a))")," \
-         "(k)/(a) $(python3 -c "print('%.3f' % ($us_k / $us_a))")"
 done
+python3 "$helper" together "$results" p/a k/a
