@@ -244,7 +244,7 @@ slice() {
     done
     rss=$((rss / WORKERS))
     steal=$(python3 "$helper" steal "$p/stat.before" "$p/stat.after" "$NGINX_CPUS,$WRK_CPUS")
-    echo "$mode $v $round $(python3 "$helper" wrk "$p/wrk.txt") $rss $(cat "$p/scrape.txt") -1 $steal" \
+    echo "$mode $v $round $(python3 "$helper" wrk "$p/wrk.txt") $rss $(cat "$p/scrape.txt") $steal" \
          "$(python3 "$helper" cpu "$p/threads.before" "$p/threads.after" "$p/wrk.txt")" >> "$round_results"
     printf '  %-5s round %2d (%s): %s, steal %s%%\n' "$mode" "$round" "$v" \
         "$(awk '/Requests\/sec/ {print $2 " req/s"}' "$p/wrk.txt"), p99 $(awk '$1 == "99%" {print $2}' "$p/wrk.txt")" "$steal" >&2
@@ -366,7 +366,7 @@ for mode in $modes; do
             slice "$mode" "$v" "$r"
         done
         # the round's worst steal; a repeated round's runs stay in the results, commented
-        worst=$(awk '{print $15}' "$round_results" | sort -g | tail -n 1)
+        worst=$(awk '{print $14}' "$round_results" | sort -g | tail -n 1)
         if awk -v w="$worst" -v m="$MAX_STEAL" 'BEGIN { exit !(w > m) }' && [ "$repeats" -lt "$ROUNDS" ]; then
             repeats=$((repeats + 1))
             sed 's/^/#steal /' "$round_results" >> "$results"

@@ -345,8 +345,8 @@ def summary(path, smoke, max_steal):
     zone_keys = {l.split()[1]: l.split()[2] for l in lines if l.startswith("#keys ")}
     # "#together MODE VARIANT REP LOOP_US OTHER_US": every variant loaded at once
     together_rows = [l.split()[1:] for l in lines if l.startswith("#together ")]
-    # mode variant round rps p50 p99 errs rss_kb scrapes scrape_med scrape_max scrape_bytes scrape_errs keys steal
-    # [loop_us_per_request other_us_per_request]
+    # mode variant round rps p50 p99 errs rss_kb scrapes scrape_med scrape_max scrape_bytes scrape_errs steal
+    # loop_us_per_request other_us_per_request
     data = {}
     for r in rows:
         data.setdefault(r[0], []).append(r)
@@ -371,7 +371,7 @@ def summary(path, smoke, max_steal):
             rps = [float(r[3]) for r in vr]
             p99 = [float(r[5]) for r in vr]
             p50 = [float(r[4]) for r in vr]
-            st = [float(r[14]) for r in vr]
+            st = [float(r[13]) for r in vr]
             out.append("%-28s %10s  %-26s %8s  %-26s %7s %7s" % (NAMES[v], fmt(med(rps)), spread(rps),
                                                                  fmt(med(p99)), spread(p99), fmt(med(p50)),
                                                                  "%.1f" % max(st)))
@@ -435,9 +435,9 @@ def summary(path, smoke, max_steal):
 
 
 def cpu_lines(rs, by):
-    """the workers' CPU time per request (columns 16, 17 of a result line):
+    """the workers' CPU time per request (columns 15, 16 of a result line):
     what each variant costs, free of the hypervisor's noise in requests/s"""
-    rows = [r for r in rs if len(r) > 16]
+    rows = [r for r in rs if len(r) > 15]
     if not rows:
         return []
     out = ["CPU time of the nginx workers per request, timed slices, medians (event loop + other threads):"]
@@ -445,9 +445,9 @@ def cpu_lines(rs, by):
     for v in "abcde":
         vr = [r for r in rows if r[1] == v]
         if vr:
-            loop = med([float(r[15]) for r in vr])
-            other = med([float(r[16]) for r in vr])
-            tot[v] = med([float(r[15]) + float(r[16]) for r in vr])
+            loop = med([float(r[14]) for r in vr])
+            other = med([float(r[15]) for r in vr])
+            tot[v] = med([float(r[14]) + float(r[15]) for r in vr])
             out.append("  %-28s %6.3f us = %6.3f + %6.3f" % (NAMES[v], tot[v], loop, other))
     for x, y in PAIRS:
         if x in tot and y in tot and tot[y] > 0:
