@@ -248,6 +248,37 @@ class AggregatorTest {
         assertEquals(2, code(s, "4xx").requests);
     }
 
+    /**
+     * A record finds its counters by the whole key in one probe: keys that
+     * share tag and status but differ in the address (or share everything but
+     * the tag or family) crowd a 16-slot table and must never share a counter.
+     */
+    @Test
+    void keysThatDifferOnlyInAddressTagOrFamilyNeverShareCounters() {
+        SharedZone z = TestZones.zone(1 << 20);
+        Aggregator a = new Aggregator(z, new int[] {z.internTag("a"), z.internTag("b")}, 0, 16, 16);
+        String[] vips = {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "198.51.100.1",
+            "2001:db8::1", "2001:db8::2", "c000:201::", "0.0.0.1", "::1"};    // c000:201:: is 192.0.2.1's bytes
+        ByteBuffer r = TestZones.records(1);
+        for (int round = 0; round < 3; round++) {
+            for (int v = 0; v < vips.length; v++) {
+                for (int source = 0; source < 2; source++) {
+                    for (int n = 0; n <= v + 10 * source; n++) {
+                        TestZones.record(r, 0, source, vips[v], 200, 1, 1, 1, -1);
+                        a.drain(r, 1);
+                    }
+                }
+            }
+        }
+        a.flush();
+        for (int v = 0; v < vips.length; v++) {
+            for (int source = 0; source < 2; source++) {
+                ZoneSnapshot.Series s = only(z, source == 0 ? "a" : "b", vips[v]);
+                assertEquals(3L * (v + 1 + 10 * source), code(s, "200").requests, vips[v] + " source " + source);
+            }
+        }
+    }
+
     @Test
     void recordsOfUnknownSourcesAreDroppedNotMiscounted() {
         SharedZone z = TestZones.zone(1 << 20);
