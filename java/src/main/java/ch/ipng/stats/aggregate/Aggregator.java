@@ -86,11 +86,16 @@ public final class Aggregator {
     private int seriesUsed;
 
     /*
-     * code entries: CODE_WORDS longs each, keyed by the whole key so that a
-     * record finds its counters with one probe: key (tag << 24 | family << 16
-     * | status, + 1; 0 = empty), hi, lo, then the series entry it belongs
-     * to, requests, bytes in, bytes out, and NEXT: the same series' code
-     * entry claimed before it, + 1 (0: none)
+     * code entries: CODE_WORDS longs each, keyed by the record's own words so
+     * that a record finds its counters with one probe and no decoding: key
+     * (the record's meta word with FLAGS replaced by KEY_BIT, so 0 = empty:
+     * source id, status, family), hi, lo (the address words as C wrote
+     * them), then the series entry it counts into (-1: a source without a
+     * tag, whose records are dropped), requests, bytes in, bytes out, and
+     * NEXT: the same series' code entry claimed before it, + 1 (0: none).
+     * Decoding (tag, status class, address family) happens once per entry,
+     * in code(); two entries may count into one zone key (two source ids of
+     * one tag, 403 and 404 in status class mode), as a flush adds deltas.
      */
     private static final int CODE_WORDS = 8;
     private static final int HI = 1;
@@ -193,6 +198,9 @@ public final class Aggregator {
     private static final int STATUS_SHIFT = shift(STATUS_OFFSET, STATUS_LENGTH);
     private static final int FAMILY_SHIFT = shift(FAMILY_OFFSET, FAMILY_LENGTH);
     private static final int FLAGS_SHIFT = shift(FLAGS_OFFSET, FLAGS_LENGTH);
+    private static final long KEY_MASK = ~(0xFFL << FLAGS_SHIFT);
+    private static final long KEY_BIT = 1L << FLAGS_SHIFT;
+    private static final int ADDR_WORD = ADDR_OFFSET / Long.BYTES;
 
     static {
         if (META_WORD != (FLAGS_OFFSET + FLAGS_LENGTH - 1) / Long.BYTES || RECORD_LENGTH % Long.BYTES != 0
@@ -286,50 +294,31 @@ public final class Aggregator {
      * 100 ms at a time in one JVM, 80 pairs each.
      */
     private void records(long[] w, int from, int to) {
-        final int[] tags = tagBySource;
         final long[] ct = codes;
         final long[] h = hist;
         final byte[] bucketOf = this.bucketOf;
         final int cShift = codeShift;
         final int histStride = stride;
-        final boolean classes = statusClasses;
         final int[] ds = dirtySeries;
         int nds = dirtySeriesCount;
         long misses = 0;
+        long dropped = 0;
         for (int r = from; r < to; r += RECORD_WORDS) {
             long meta = w[r + META_WORD];
-            int sourceId = (int) (meta >>> SOURCE_SHIFT);
             int flags = (int) (meta >>> FLAGS_SHIFT) & 0xff;
             misses += (flags & FLAG_IFINDEX_MISS) >>> 1;
-            int tag = sourceId >= 0 && sourceId < tags.length ? tags[sourceId] : -1;
-            if (tag < 0) {
-                droppedRecords++;
-                continue;
-            }
-            int family = (int) (meta >>> FAMILY_SHIFT) & 0xff;
-            long hi;
-            long lo;
-            if (family == FAMILY_INET) {
-                hi = w[r + ADDR_OFFSET / Long.BYTES] & V4_MASK;
-                lo = 0;
-            } else if (family == FAMILY_INET6) {
-                hi = w[r + ADDR_OFFSET / Long.BYTES];
-                lo = w[r + ADDR_OFFSET / Long.BYTES + 1];
-            } else {
-                family = FAMILY_OTHER;
-                hi = 0;
-                lo = 0;
-            }
-            int status = (int) (meta >>> STATUS_SHIFT) & 0xffff;
-            if (classes) {
-                status /= 100;
-            }
-            long ckey = ((long) tag << 24 | family << 16 | status) + 1;
+            long ckey = meta & KEY_MASK | KEY_BIT;
+            long hi = w[r + ADDR_WORD];
+            long lo = w[r + ADDR_WORD + 1];
             int c = (int) ((hi * M1 + lo * M2 + ckey * M3) >>> cShift) * CODE_WORDS;
             if (ct[c] != ckey || ct[c + HI] != hi || ct[c + LO] != lo) {
                 c = code(c / CODE_WORDS, ckey, hi, lo) * CODE_WORDS;
             }
             int s = (int) ct[c + SERIES];
+            if (s < 0) {
+                dropped++;
+                continue;
+            }
             ct[c + REQ]++;
             ct[c + IN] += w[r + BYTES_IN_OFFSET / Long.BYTES];
             ct[c + OUT] += w[r + BYTES_OUT_OFFSET / Long.BYTES];
@@ -349,6 +338,7 @@ public final class Aggregator {
             }
         }
         ifindexMisses += misses;
+        droppedRecords += dropped;
         dirtySeriesCount = nds;
     }
 
@@ -389,21 +379,41 @@ public final class Aggregator {
         }
     }
 
-    /** The code entry of (key, hi, lo), probing from slot i; claims a free one (and its series entry). */
+    /**
+     * The code entry of (key, hi, lo), probing from slot i; claims a free one
+     * and finds or claims the series entry it counts into: the source's tag,
+     * the address family (FAMILY_OTHER for any other), the address with what
+     * lies outside the family's bytes cleared.
+     */
     private int code(int i, long key, long hi, long lo) {
         while (true) {
             int e = i * CODE_WORDS;
             long k = codes[e];
             if (k == 0) {
-                long skey = ((key - 1) >>> 16) + 1;    // (tag << 8 | family) + 1
-                int s = series((int) ((hi * M1 + lo * M2 + skey * M3) >>> seriesShift), skey, hi, lo);
                 codes[e] = key;
                 codes[e + HI] = hi;
                 codes[e + LO] = lo;
+                codeList[codesUsed++] = i;
+                int sourceId = (int) (key >>> SOURCE_SHIFT);
+                int tag = sourceId >= 0 && sourceId < tagBySource.length ? tagBySource[sourceId] : -1;
+                if (tag < 0) {
+                    codes[e + SERIES] = -1;
+                    return i;
+                }
+                int family = (int) (key >>> FAMILY_SHIFT) & 0xff;
+                if (family == FAMILY_INET) {
+                    hi &= V4_MASK;
+                    lo = 0;
+                } else if (family != FAMILY_INET6) {
+                    family = FAMILY_OTHER;
+                    hi = 0;
+                    lo = 0;
+                }
+                long skey = (tag << 8 | family) + 1;
+                int s = series((int) ((hi * M1 + lo * M2 + skey * M3) >>> seriesShift), skey, hi, lo);
                 codes[e + SERIES] = s;
                 codes[e + NEXT] = seriesCodes[s];
                 seriesCodes[s] = i + 1;
-                codeList[codesUsed++] = i;
                 return i;
             }
             if (k == key && codes[e + HI] == hi && codes[e + LO] == lo) {
@@ -411,6 +421,12 @@ public final class Aggregator {
             }
             i = (i + 1) & codeMask;
         }
+    }
+
+    /** The zone's status of a code entry's key: the status, or its class in status class mode. */
+    private int zoneStatus(long key) {
+        int status = (int) (key >>> STATUS_SHIFT) & 0xffff;
+        return statusClasses ? status / 100 : status;
     }
 
     /**
@@ -467,7 +483,7 @@ public final class Aggregator {
         if (z == UNKNOWN) {
             int zs = zoneSeries((int) codes[e + SERIES]);
             if (zs >= 0) {
-                z = zone.findOrClaimCode(zs, (int) ((codes[e] - 1) & 0xffff));
+                z = zone.findOrClaimCode(zs, zoneStatus(codes[e]));
                 codeZone[c] = z;
             }
         }
