@@ -73,11 +73,15 @@ public final class Aggregator {
     private final long[] series;
     private final int[] seriesZone;
     private final int[] seriesTried;    // flush generation of the last failed claim
+    private final int[] seriesListed;   // flush generation in which it was listed in dirtySeries
     private final long[] hist;          // stride longs per entry, see SUM
     /*
-     * A private histogram is sum, count, then the buckets (+Inf last), so a
-     * request's three increments share a cache line more often than in the
-     * zone's order (buckets, +Inf, sum, count); flush maps one to the other.
+     * A private histogram is sum, count, then the buckets (+Inf last); flush
+     * maps it to the zone's order (buckets, +Inf, sum, count). The request
+     * duration histogram's sum and count stay zero between flushes: a record
+     * adds its duration to its code entry's DURATION_SUM, and a flush adds
+     * the series' entries' sums and requests into them before it moves the
+     * histograms, so a record touches one word of the histogram, not three.
      */
     private static final int SUM = 0;
     private static final int COUNT = 1;
@@ -92,8 +96,7 @@ public final class Aggregator {
      * source id, status, family), hi, lo (the address words as C wrote
      * them), then the series entry it counts into (-1: a source without a
      * tag, whose records are dropped), requests, bytes in, bytes out, and
-     * NEXT: the same series' code entry claimed before it, + 1 (0: none).
-     * Decoding (tag, status class, address family) happens once per entry,
+     * the sum of the request durations (ms; see SUM). Decoding (tag, status class, address family) happens once per entry,
      * in code(); two entries may count into one zone key (two source ids of
      * one tag, 403 and 404 in status class mode), as a flush adds deltas.
      */
@@ -104,7 +107,7 @@ public final class Aggregator {
     private static final int REQ = 4;
     private static final int IN = 5;
     private static final int OUT = 6;
-    private static final int NEXT = 7;
+    private static final int DURATION_SUM = 7;
     private final int codeMask;
     private final int codeShift;
     private final int codeLimit;
@@ -114,16 +117,18 @@ public final class Aggregator {
     private int codesUsed;
 
     /*
-     * series entries with a non-zero delta, each listed once, by its first
-     * request since the last flush; a flush walks their code entries from
-     * seriesCodes (code entry + 1 of the series' last claimed code, 0: none)
-     * along each entry's NEXT
+     * series entries with a non-zero delta, each listed once, by the first
+     * request of one of its code entries since the last flush; a flush walks
+     * their code entries through seriesCodes (code entry + 1 of the series'
+     * last claimed code, 0: none) and codeNext (the same series' code
+     * claimed before it)
      */
     private final int[] dirtySeries;
     private int dirtySeriesCount;
     private final int[] seriesCodes;
+    private final int[] codeNext;
 
-    private int generation;
+    private int generation = 1;    // not 0, the initial value of seriesTried and seriesListed
     private long droppedRecords;
 
     /**
@@ -176,6 +181,8 @@ public final class Aggregator {
         Arrays.fill(codeZone, UNKNOWN);
         dirtySeries = new int[seriesCapacity];
         seriesCodes = new int[seriesCapacity];
+        seriesListed = new int[seriesCapacity];
+        codeNext = new int[codeCapacity];
     }
 
     /** Connections whose ingress interface matched no device, since the last flush. */
@@ -300,6 +307,8 @@ public final class Aggregator {
         final int cShift = codeShift;
         final int histStride = stride;
         final int[] ds = dirtySeries;
+        final int[] listed = seriesListed;
+        final int gen = generation;
         int nds = dirtySeriesCount;
         long misses = 0;
         long dropped = 0;
@@ -319,19 +328,19 @@ public final class Aggregator {
                 dropped++;
                 continue;
             }
-            ct[c + REQ]++;
-            ct[c + IN] += w[r + BYTES_IN_OFFSET / Long.BYTES];
-            ct[c + OUT] += w[r + BYTES_OUT_OFFSET / Long.BYTES];
-
-            int base = s * histStride;
-            long ms = w[r + REQUEST_TIME_OFFSET / Long.BYTES];
-            int b = ms >>> BUCKET_TABLE_BITS == 0 ? bucketOf[(int) ms] : bucket(ms);
-            h[base + SUM] += ms;
-            long count = h[base + COUNT];
-            if (count == 0) {
+            long requests = ct[c + REQ];
+            if (requests == 0 && listed[s] != gen) {
+                listed[s] = gen;
                 ds[nds++] = s;
             }
-            h[base + COUNT] = count + 1;
+            ct[c + REQ] = requests + 1;
+            ct[c + IN] += w[r + BYTES_IN_OFFSET / Long.BYTES];
+            ct[c + OUT] += w[r + BYTES_OUT_OFFSET / Long.BYTES];
+            long ms = w[r + REQUEST_TIME_OFFSET / Long.BYTES];
+            ct[c + DURATION_SUM] += ms;
+
+            int base = s * histStride;
+            int b = ms >>> BUCKET_TABLE_BITS == 0 ? bucketOf[(int) ms] : bucket(ms);
             h[base + FIRST_BUCKET + b]++;
             if ((flags & FLAG_UPSTREAM) != 0) {
                 observe(base + histWords, w[r + UPSTREAM_TIME_OFFSET / Long.BYTES]);
@@ -412,7 +421,7 @@ public final class Aggregator {
                 long skey = (tag << 8 | family) + 1;
                 int s = series((int) ((hi * M1 + lo * M2 + skey * M3) >>> seriesShift), skey, hi, lo);
                 codes[e + SERIES] = s;
-                codes[e + NEXT] = seriesCodes[s];
+                codeNext[i] = seriesCodes[s];
                 seriesCodes[s] = i + 1;
                 return i;
             }
@@ -443,10 +452,10 @@ public final class Aggregator {
         }
         for (int n = 0; n < dirtySeriesCount; n++) {
             int s = dirtySeries[n];
-            flushHistograms(s);
-            for (int next = seriesCodes[s]; next != 0; next = (int) codes[(next - 1) * CODE_WORDS + NEXT]) {
-                flushCode(next - 1);
+            for (int next = seriesCodes[s]; next != 0; next = codeNext[next - 1]) {
+                flushCode(s, next - 1);
             }
+            flushHistograms(s);
         }
         dirtySeriesCount = 0;
         zone.recordFlush(worker, System.nanoTime() - start);
@@ -473,12 +482,17 @@ public final class Aggregator {
         }
     }
 
-    /* code entry c's deltas into the zone (claiming its slot the first time), zeroed */
-    private void flushCode(int c) {
+    /*
+     * code entry c's deltas into the zone (claiming its slot the first time),
+     * zeroed; its requests and duration sum into series entry s's histogram
+     */
+    private void flushCode(int s, int c) {
         int e = c * CODE_WORDS;
         if (codes[e + REQ] == 0 && codes[e + IN] == 0 && codes[e + OUT] == 0) {
             return;
         }
+        hist[s * stride + SUM] += codes[e + DURATION_SUM];
+        hist[s * stride + COUNT] += codes[e + REQ];
         int z = codeZone[c];
         if (z == UNKNOWN) {
             int zs = zoneSeries((int) codes[e + SERIES]);
@@ -500,6 +514,7 @@ public final class Aggregator {
         codes[e + REQ] = 0;
         codes[e + IN] = 0;
         codes[e + OUT] = 0;
+        codes[e + DURATION_SUM] = 0;
     }
 
     /** The zone's word of private histogram word w (see SUM). */
