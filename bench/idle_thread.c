@@ -9,7 +9,13 @@
  *                             cancellable system calls), and the kernel its
  *                             shared-files-table paths;
  *   IPNG_IDLE_THREAD=clone    a thread made with a bare clone(): the kernel
- *                             sees two threads, glibc still thinks it is alone.
+ *                             sees two threads, glibc still thinks it is alone;
+ *   IPNG_IDLE_THREAD=pthread-async
+ *                             a pthread, and the worker's own thread set to
+ *                             cancellation disabled, type asynchronous, as
+ *                             the module's workers are (ngx_http_ipng_stats_os.c):
+ *                             glibc's cancellable system calls then skip
+ *                             their two atomic updates.
  *
  * The thread only waits in pause(); it never runs.
  */
@@ -63,8 +69,13 @@ idle_start(void)
         return;
     }
 
-    if (strcmp(how, "pthread") == 0) {
+    if (strncmp(how, "pthread", 7) == 0) {
         (void) pthread_create(&t, NULL, idle_pthread, NULL);
+
+        if (strcmp(how, "pthread-async") == 0) {
+            (void) pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+            (void) pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+        }
 
     } else if (strcmp(how, "clone") == 0) {
         (void) clone(idle_clone, idle_stack + sizeof(idle_stack),

@@ -6,7 +6,10 @@
 #   (a) stock nginx;
 #   (p) stock nginx whose workers have one idle pthread (bench/idle_thread.c,
 #       preloaded): glibc's multi-threaded paths and the kernel's;
-#   (k) the same with an idle bare clone() thread: the kernel's paths only.
+#   (k) the same with an idle bare clone() thread: the kernel's paths only;
+#   (q) (p) with the worker's thread set to cancellation disabled, type
+#       asynchronous, as the module sets its workers: glibc's cancellable
+#       system calls then skip their atomic bookkeeping.
 # The module's workers host a JVM, so they pay at least (p)/(a) whatever
 # the module does per request (README, Performance).
 #
@@ -37,10 +40,10 @@ gcc -O2 -shared -fPIC -o "$tmp/idle_thread.so" "$here/idle_thread.c"
 chmod 755 "$tmp/idle_thread.so"
 mkdir -p "$tmp/html"
 python3 -c 'import sys; sys.stdout.write("x" * 612)' > "$tmp/html/index.html"
-read -r -a ports <<<"$(python3 "$helper" ports 3)"
+read -r -a ports <<<"$(python3 "$helper" ports 4)"
 declare -A PORT MASTER
 i=0
-for v in a p k; do
+for v in a p k q; do
     PORT[$v]=${ports[$i]}
     i=$((i + 1))
     p="$tmp/$v"
@@ -49,6 +52,7 @@ for v in a p k; do
     how=
     [ "$v" = p ] && how=pthread
     [ "$v" = k ] && how=clone
+    [ "$v" = q ] && how=pthread-async
     env ${how:+LD_PRELOAD=$tmp/idle_thread.so IPNG_IDLE_THREAD=$how} \
         taskset -c 0 "$NGINX" -p "$p" -c "$p/nginx.conf" -e "$p/logs/error.log"
     for _ in $(seq 100); do [ -s "$p/logs/nginx.pid" ] && break; sleep 0.05; done
@@ -56,25 +60,25 @@ for v in a p k; do
     masters+=("${MASTER[$v]}")
 done
 sleep 0.5
-for v in a p k; do
+for v in a p k q; do
     echo "($v) worker threads: $(ls "/proc/$(pgrep -P "${MASTER[$v]}" | head -1)/task" | wc -l)"
 done
 
 results="$tmp/results.txt"
 : > "$results"
 for r in $(seq "$RUNS"); do
-    for v in a p k; do
+    for v in a p k q; do
         python3 "$helper" threads "${MASTER[$v]}" > "$tmp/$v/before"
     done
     pids=()
-    for v in a p k; do
+    for v in a p k q; do
         taskset -c 1 wrk -t1 -c50 -d"${DURATION}s" "http://127.0.0.1:${PORT[$v]}/index.html" > "$tmp/$v/wrk" &
         pids+=($!)
     done
     wait "${pids[@]}"
-    for v in a p k; do
+    for v in a p k q; do
         python3 "$helper" threads "${MASTER[$v]}" > "$tmp/$v/after"
         echo "#together threads $v $r $(python3 "$helper" cpu "$tmp/$v/before" "$tmp/$v/after" "$tmp/$v/wrk")" >> "$results"
     done
 done
-python3 "$helper" together "$results" p/a k/a
+python3 "$helper" together "$results" p/a k/a q/a q/p

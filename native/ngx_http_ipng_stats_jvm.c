@@ -162,6 +162,8 @@ ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
 
     (void) ngx_atomic_fetch_add((ngx_atomic_t *) &sh->jvm_start_ok, 1);
 
+    ngx_http_ipng_stats_cheap_syscalls(cycle->log);
+
     if (ngx_http_ipng_stats_bind(cycle, smcf) != NGX_OK) {
         return NGX_ERROR;
     }

@@ -233,6 +233,7 @@ void ngx_http_ipng_stats_answer_drop(void);
 /* the JVM's footing in the worker process: ngx_http_ipng_stats_os.c */
 size_t ngx_http_ipng_stats_rss_kb(void);
 void ngx_http_ipng_stats_lower_jvm_threads(ngx_log_t *log);
+void ngx_http_ipng_stats_cheap_syscalls(ngx_log_t *log);
 void JNICALL ngx_http_ipng_stats_trim_native_heap(JNIEnv *env, jclass cls);
 
 /* listen parameters: ngx_http_ipng_stats_listen.c */
