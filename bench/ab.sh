@@ -16,7 +16,8 @@
 #   bench/ab.sh --mode 12k --scrape /none # the same without the scrape's cost
 #
 # Options (or the environment variable in brackets):
-#   --rounds N      [ROUNDS=20]    alternated a-b-c rounds per mode
+#   --rounds N      [ROUNDS=20]    alternated a-b-c rounds per mode; 0: only the side-by-side
+#                                  runs (--together), a few minutes
 #   --duration S    [DURATION=3]   seconds of each timed wrk slice
 #   --warmup S      [WARMUP=10]    seconds of wrk and scrapes on each variant before
 #                                  the first round (JIT, caches)
@@ -154,6 +155,10 @@ mkdir -p "$tmp/html"
 cp "$MODULE" "$tmp/ngx_http_ipng_stats_module.so"
 cp "$JAR" "$tmp/ipng-stats.jar"
 chmod 644 "$tmp/ngx_http_ipng_stats_module.so" "$tmp/ipng-stats.jar"
+# the class data archive records its jar's path: one for this copy, as the
+# build makes one next to target/dist/ipng-stats.jar (ipng_stats_cds_archive)
+bash "$root/scripts/cds-archive" "$tmp/ipng-stats.jar" > /dev/null \
+    || echo "ab.sh: no class data archive for this jar, (c) starts without one" >&2
 # a small static response: 612 bytes, like nginx's default index.html
 python3 -c 'import sys; sys.stdout.write("<!DOCTYPE html>\n<html><head><title>bench</title></head><body>\n" + "x" * 544 + "\n</body></html>\n")' > "$tmp/html/index.html"
 

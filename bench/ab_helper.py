@@ -353,7 +353,12 @@ def summary(path, smoke, max_steal):
     out = []
     verdicts = []
     for mode in ("1key", "12k"):
-        if mode not in data:
+        tog = [r for r in together_rows if r[0] == mode]
+        if mode not in data:            # --rounds 0: the side-by-side runs alone
+            if tog:
+                o2, v2 = together_lines(tog, smoke)
+                out.extend(["== %s: side by side only (no alternated rounds) ==" % mode] + o2 + [""])
+                verdicts.extend((mode,) + v for v in v2)
             continue
         rs = data[mode]
         title = ("one key (a single VIP and status code)" if mode == "1key"
@@ -416,7 +421,7 @@ def summary(path, smoke, max_steal):
                        % (sum(int(r[8]) for r in sc), med([float(r[9]) for r in sc]),
                           max(float(r[10]) for r in sc), max(int(r[11]) for r in sc),
                           sum(int(r[12]) for r in c)))
-        o2, v2 = together_lines([r for r in together_rows if r[0] == mode], smoke)
+        o2, v2 = together_lines(tog, smoke)
         out.extend(o2)
         verdicts.extend((mode,) + v for v in v2)
         if mode in zone_keys:

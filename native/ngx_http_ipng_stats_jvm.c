@@ -24,7 +24,10 @@
 #define NGX_HTTP_IPNG_STATS_BRIDGE  "ch/ipng/stats/bridge/NativeBridge"
 #define NGX_HTTP_IPNG_STATS_MAX_OPTIONS  64
 
-/* the baseline (11), the class path, the error file, the user's options */
+/*
+ * the baseline (12), the class path, the error file, the class data
+ * archive, the user's options
+ */
 #if (NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS + 16 > NGX_HTTP_IPNG_STATS_MAX_OPTIONS)
 #error "NGX_HTTP_IPNG_STATS_MAX_OPTIONS is too small"
 #endif
@@ -263,6 +266,13 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
         ngx_sprintf(p, "-XX:ErrorFile=%*s/hs_err_%%p.log%Z",
                     (size_t) (slash - dir), dir);
         options[n].optionString = (char *) p;
+        options[n++].extraInfo = NULL;
+    }
+
+    /* before the operator's options, so that theirs win */
+
+    if (smcf->cds_option.len) {
+        options[n].optionString = (char *) smcf->cds_option.data;
         options[n++].extraInfo = NULL;
     }
 

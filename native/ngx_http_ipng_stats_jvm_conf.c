@@ -4,8 +4,9 @@
  *
  * Configuration-time checks of the JVM, in the master, so that "nginx -t"
  * reports them: find libjvm.so ("ipng_stats_jvm", else $JAVA_HOME, else
- * /usr/lib/jvm/default-java, else the java on PATH) and check that the
- * worker user can read it and the jar.
+ * /usr/lib/jvm/default-java, else the java on PATH), check that the
+ * worker user can read it and the jar, and that the class data archive
+ * (ipng_stats_cds_archive) fits this JVM and jar before the workers use it.
  */
 
 
@@ -21,14 +22,22 @@
 #define NGX_HTTP_IPNG_STATS_CHECK_CLASS  "ch.ipng.stats.bridge.Check"
 #define NGX_HTTP_IPNG_STATS_CHECK_MS     20000
 #define NGX_HTTP_IPNG_STATS_CHECK_ARGS   80
+/* the Debian package, whose directory holds scripts/cds-archive */
+#define NGX_HTTP_IPNG_STATS_PKG          "libnginx-mod-http-ipng-stats"
 
 
 static ngx_int_t ngx_http_ipng_stats_find_libjvm(ngx_conf_t *cf,
     ngx_str_t *home, const char *from, ngx_str_t *libjvm);
 static ngx_int_t ngx_http_ipng_stats_readable(const char *path, uid_t uid,
     gid_t gid, const char *user, const char **why);
+static char *ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf, uid_t uid, gid_t gid,
+    const char *user, char **archive);
 static char *ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
-    ngx_http_ipng_stats_main_conf_t *smcf, char *jar);
+    ngx_http_ipng_stats_main_conf_t *smcf, char *jar, char *archive);
+static ngx_int_t ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf, char *java, char *jar,
+    char *archive, u_char *out, size_t size);
 static ngx_int_t ngx_http_ipng_stats_run(ngx_conf_t *cf, char **argv,
     u_char *out, size_t size);
 
@@ -48,6 +57,7 @@ ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
 {
     uid_t             uid;
     gid_t             gid;
+    char             *archive;
     u_char           *p;
     ngx_str_t         home;
     const char       *user, *why, *env;
@@ -126,7 +136,81 @@ ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_ipng_stats_jvm_try(cf, smcf, (char *) p);
+    if (ngx_http_ipng_stats_cds_archive(cf, smcf, uid, gid, user, &archive)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_ipng_stats_jvm_try(cf, smcf, (char *) p, archive);
+}
+
+
+/*
+ * The class data archive to try: "ipng_stats_cds_archive" if set (an
+ * unreadable one is an error), else the jar's path with ".jsa" for ".jar"
+ * when that file exists (scripts/cds-archive makes it), else none.
+ */
+
+static char *
+ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf, uid_t uid, gid_t gid,
+    const char *user, char **archive)
+{
+    u_char       *p;
+    ngx_str_t     path;
+    const char   *why;
+    struct stat   st;
+
+    *archive = NULL;
+    path = smcf->cds_archive;
+
+    if (path.data == NULL) {
+        path = smcf->classpath;
+
+        if (path.len <= 4
+            || ngx_strncmp(path.data + path.len - 4, ".jar", 4) != 0)
+        {
+            return NGX_CONF_OK;
+        }
+
+    } else if (path.len == 3 && ngx_strncmp(path.data, "off", 3) == 0) {
+        return NGX_CONF_OK;
+    }
+
+    p = ngx_pnalloc(cf->pool, path.len + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_cpystrn(p, path.data, path.len + 1);
+
+    if (smcf->cds_archive.data == NULL) {
+        ngx_memcpy(p + path.len - 4, ".jsa", 4);
+
+        if (stat((char *) p, &st) == -1) {
+            return NGX_CONF_OK;
+        }
+    }
+
+    if (ngx_http_ipng_stats_readable((char *) p, uid, gid, user, &why)
+        != NGX_OK)
+    {
+        ngx_conf_log_error(smcf->cds_archive.data ? NGX_LOG_EMERG
+                                                  : NGX_LOG_WARN, cf, 0,
+                           "ipng_stats: the class data archive \"%s\" %s; "
+                           "make it with \"cds-archive %V\" (in scripts/ of "
+                           "the source, /usr/share/" NGX_HTTP_IPNG_STATS_PKG
+                           "/ of the package), or set "
+                           "\"ipng_stats_cds_archive off\"",
+                           p, why, &smcf->classpath);
+
+        return smcf->cds_archive.data ? NGX_CONF_ERROR : NGX_CONF_OK;
+    }
+
+    *archive = (char *) p;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -134,19 +218,20 @@ ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
  * Start the workers' JVM once, with their options, in a child process:
  * "java <options> -cp <jar> ch.ipng.stats.bridge.Check <layouts>".  A bad
  * option or a jar of another build fails "nginx -t" here instead of
- * turning counting off in every worker.  Skipped (with a notice) when the
- * JVM home has no bin/java.
+ * turning counting off in every worker.  With a class data archive, first
+ * with it and -Xshare:on (which fails when the archive belongs to another
+ * JVM build or jar); the workers get the archive only if that passed, as a
+ * JVM that cannot use the archive it is given starts without any.  Skipped
+ * (with a notice) when the JVM home has no bin/java.
  */
 
 static char *
 ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
-    ngx_http_ipng_stats_main_conf_t *smcf, char *jar)
+    ngx_http_ipng_stats_main_conf_t *smcf, char *jar, char *archive)
 {
-    char         *argv[NGX_HTTP_IPNG_STATS_CHECK_ARGS], *java, *p;
-    u_char        out[1024], *nl;
-    ngx_int_t     rc;
-    ngx_str_t    *opt;
-    ngx_uint_t    i, n, up;
+    char        *java, *p;
+    u_char       out[1024], why[512];
+    ngx_uint_t   up;
 
     /* the launcher: bin/java in a parent directory of libjvm.so */
 
@@ -176,16 +261,98 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
     if (up == 5 || access(java, X_OK) != 0) {
         ngx_conf_log_error(NGX_LOG_NOTICE, cf, 0,
                            "ipng_stats: no bin/java next to \"%V\", the JVM "
-                           "options are checked in the workers only",
-                           &smcf->libjvm);
+                           "options are checked in the workers only%s",
+                           &smcf->libjvm,
+                           archive ? ", and the class data archive is not "
+                                     "used" : "");
         return NGX_CONF_OK;
     }
+
+    if (archive) {
+        if (ngx_http_ipng_stats_check_run(cf, smcf, java, jar, archive, why,
+                                          sizeof(why))
+            == NGX_OK)
+        {
+            p = ngx_pnalloc(cf->pool, sizeof("-XX:SharedArchiveFile=")
+                                      + ngx_strlen(archive));
+            if (p == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            smcf->cds_option.data = (u_char *) p;
+            smcf->cds_option.len = ngx_sprintf((u_char *) p,
+                                               "-XX:SharedArchiveFile=%s%Z",
+                                               archive)
+                                   - (u_char *) p - 1;
+            return NGX_CONF_OK;
+        }
+    }
+
+    if (ngx_http_ipng_stats_check_run(cf, smcf, java, jar, NULL, out,
+                                      sizeof(out))
+        == NGX_OK)
+    {
+        if (archive) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "ipng_stats: the class data archive \"%s\" "
+                               "does not fit this JVM and jar (%s said: %s); "
+                               "the workers start without it, some 30 ms "
+                               "slower; make it again with "
+                               "\"cds-archive %s\" (in scripts/ of the "
+                               "source, /usr/share/" NGX_HTTP_IPNG_STATS_PKG
+                               "/ of the package)",
+                               archive, java, why, jar);
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "ipng_stats: the workers' JVM would not start "
+                       "(\"%s ... %s\" said: %s); check "
+                       "\"ipng_stats_jvm_options\", \"ipng_stats_jvm\" and "
+                       "\"ipng_stats_classpath\"", java,
+                       NGX_HTTP_IPNG_STATS_CHECK_CLASS, out);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * One run of the check: "java <baseline> [-XX:SharedArchiveFile=<archive>]
+ * <ipng_stats_jvm_options> [-Xshare:on] -cp <jar> Check <layouts>", in the
+ * order the workers get them.  What it printed goes to out, on one line,
+ * "nothing" if it printed nothing.
+ */
+
+static ngx_int_t
+ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf, char *java, char *jar,
+    char *archive, u_char *out, size_t size)
+{
+    char        *argv[NGX_HTTP_IPNG_STATS_CHECK_ARGS], *p;
+    u_char      *nl;
+    ngx_int_t    rc;
+    ngx_str_t   *opt;
+    ngx_uint_t   i, n;
 
     n = 0;
     argv[n++] = java;
 
     for (i = 0; ngx_http_ipng_stats_baseline_options[i]; i++) {
         argv[n++] = (char *) ngx_http_ipng_stats_baseline_options[i];
+    }
+
+    if (archive) {
+        p = ngx_pnalloc(cf->temp_pool, sizeof("-XX:SharedArchiveFile=")
+                                       + ngx_strlen(archive));
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        (void) ngx_sprintf((u_char *) p, "-XX:SharedArchiveFile=%s%Z",
+                           archive);
+        argv[n++] = p;
     }
 
     if (smcf->jvm_options) {
@@ -198,13 +365,17 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
         }
     }
 
+    if (archive) {
+        argv[n++] = "-Xshare:on";
+    }
+
     argv[n++] = "-cp";
     argv[n++] = jar;
     argv[n++] = NGX_HTTP_IPNG_STATS_CHECK_CLASS;
 
     p = ngx_pnalloc(cf->temp_pool, NGX_INT64_LEN + 1 + NGX_INT_T_LEN + 1);
     if (p == NULL) {
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     argv[n++] = p;
@@ -215,13 +386,9 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
                        NGX_HTTP_IPNG_STATS_LAYOUT_VERSION);
     argv[n] = NULL;
 
-    ngx_memzero(out, sizeof(out));
+    ngx_memzero(out, size);
 
-    rc = ngx_http_ipng_stats_run(cf, argv, out, sizeof(out) - 1);
-
-    if (rc == NGX_OK) {
-        return NGX_CONF_OK;
-    }
+    rc = ngx_http_ipng_stats_run(cf, argv, out, size - 1);
 
     /* the JVM's own words, on one line */
 
@@ -231,15 +398,15 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
         }
     }
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "ipng_stats: the workers' JVM would not start "
-                       "(\"%s ... %s\" said: %s); check "
-                       "\"ipng_stats_jvm_options\", \"ipng_stats_jvm\" and "
-                       "\"ipng_stats_classpath\"", java,
-                       NGX_HTTP_IPNG_STATS_CHECK_CLASS,
-                       out[0] ? (char *) out : "nothing");
+    while (nl > out && nl[-1] == ' ') {
+        *--nl = '\0';
+    }
 
-    return NGX_CONF_ERROR;
+    if (out[0] == '\0') {
+        (void) ngx_cpystrn(out, (u_char *) "nothing", size);
+    }
+
+    return rc;
 }
 
 

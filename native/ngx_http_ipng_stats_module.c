@@ -131,6 +131,13 @@ static ngx_command_t  ngx_http_ipng_stats_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ipng_stats_cds_archive"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ipng_stats_main_conf_t, cds_archive),
+      NULL },
+
     { ngx_string("ipng_stats_logtail"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_ipng_stats_logtail,
@@ -248,6 +255,8 @@ ngx_http_ipng_stats_create_main_conf(ngx_conf_t *cf)
      *     smcf->jvm = { 0, NULL };
      *     smcf->libjvm = { 0, NULL };
      *     smcf->classpath = { 0, NULL };
+     *     smcf->cds_archive = { 0, NULL };
+     *     smcf->cds_option = { 0, NULL };
      *     smcf->used = 0;
      */
 
@@ -293,7 +302,8 @@ ngx_http_ipng_stats_init_main_conf(ngx_conf_t *cf, void *conf)
         || smcf->jvm_options != NGX_CONF_UNSET_PTR
         || smcf->default_source.data
         || smcf->jvm.data
-        || smcf->classpath.data)
+        || smcf->classpath.data
+        || smcf->cds_archive.data)
     {
         smcf->used = 1;
     }

@@ -156,6 +156,8 @@ typedef struct {
     ngx_str_t                   libjvm;           /* resolved libjvm.so */
     ngx_str_t                   classpath;
     ngx_array_t                *jvm_options;      /* of ngx_str_t */
+    ngx_str_t                   cds_archive;      /* as configured */
+    ngx_str_t                   cds_option;       /* checked, for the workers */
 
     ngx_array_t                 tags;             /* of ngx_str_t; 0 = default */
     ngx_array_t                 bindings;   /* of ngx_http_ipng_stats_binding_t */

@@ -64,7 +64,7 @@ counting is off in this worker
 
 === TEST 5: a JVM that ends its worker while starting: bounded respawns, then counting off
 --- main_config
-    env "JAVA_TOOL_OPTIONS=-Xshare:on -XX:SharedArchiveFile=/nonexistent.jsa";
+    env "_JAVA_OPTIONS=-Xshare:on -XX:SharedArchiveFile=/nonexistent.jsa";
 --- http_config
     ipng_stats_zone ipng:1m;
 --- config

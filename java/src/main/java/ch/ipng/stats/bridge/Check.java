@@ -3,6 +3,9 @@ package ch.ipng.stats.bridge;
 import ch.ipng.stats.format.Pacer;
 import ch.ipng.stats.layout.RecordDescriptor;
 import ch.ipng.stats.layout.ZoneDescriptor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
 
 /**
  * Run by the nginx master at configuration time ({@code nginx -t}, reload)
@@ -11,6 +14,9 @@ import ch.ipng.stats.layout.ZoneDescriptor;
  * That the JVM starts proves the options; the exit code says whether this
  * jar matches the module and the module's own -D options are valid. Prints
  * one line either way.
+ *
+ * <p>{@code Check --classlist} prints the classes a worker loads beyond the
+ * JDK's default class list, for scripts/cds-archive.
  */
 public final class Check {
 
@@ -21,7 +27,13 @@ public final class Check {
         System.exit(run(args));
     }
 
+    /** The resource scripts/cds-archive adds to the JDK's class list. */
+    static final String CLASS_LIST = "classlist";
+
     static int run(String[] args) {
+        if (args.length == 1 && args[0].equals("--classlist")) {
+            return classList(System.out);
+        }
         if (args.length != 2) {
             System.out.println("usage: Check <layout signature> <zone layout version>");
             return 2;
@@ -49,5 +61,20 @@ public final class Check {
         }
         System.out.println("ok");
         return 0;
+    }
+
+    static int classList(PrintStream out) {
+        try (InputStream in = Check.class.getResourceAsStream(CLASS_LIST)) {
+            if (in == null) {
+                System.out.println("no " + CLASS_LIST + " resource in this jar");
+                return 2;
+            }
+            in.transferTo(out);
+            out.flush();
+            return 0;
+        } catch (IOException e) {
+            System.out.println("cannot read the " + CLASS_LIST + " resource: " + e.getMessage());
+            return 2;
+        }
     }
 }

@@ -1,10 +1,18 @@
 package ch.ipng.stats.bridge;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.ipng.stats.format.Pacer;
 import ch.ipng.stats.layout.RecordDescriptor;
 import ch.ipng.stats.layout.ZoneDescriptor;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 class CheckTest {
@@ -33,5 +41,19 @@ class CheckTest {
             System.clearProperty(Pacer.PAUSE_PROPERTY);
         }
         assertEquals(0, Check.run(ok));
+    }
+
+    @Test
+    void classListNamesClassesThatExistIncludingTheStartPath() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        assertEquals(0, Check.classList(new PrintStream(bytes, true, StandardCharsets.UTF_8)));
+        List<String> names = Arrays.stream(bytes.toString(StandardCharsets.UTF_8).split("\n"))
+                .filter(l -> !l.isBlank() && !l.startsWith("#"))
+                .collect(Collectors.toList());
+        assertTrue(names.contains("ch/ipng/stats/bridge/NativeBridge"), names.toString());
+        assertTrue(names.contains("ch/ipng/stats/aggregate/Aggregator"), names.toString());
+        for (String n : names) {
+            assertDoesNotThrow(() -> Class.forName(n.replace('/', '.'), false, CheckTest.class.getClassLoader()), n);
+        }
     }
 }
