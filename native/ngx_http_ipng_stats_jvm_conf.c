@@ -219,8 +219,8 @@ ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
  * "java <options> -cp <jar> ch.ipng.stats.bridge.Check <layouts>".  A bad
  * option or a jar of another build fails "nginx -t" here instead of
  * turning counting off in every worker.  With a class data archive, first
- * with it and -Xshare:on (which fails when the archive belongs to another
- * JVM build or jar); the workers get the archive only if that passed, as a
+ * with it, -Xshare:on and its checksums verified (which fails when the
+ * archive belongs to another JVM build or jar, or is damaged); the workers get the archive only if that passed, as a
  * JVM that cannot use the archive it is given starts without any.  Skipped
  * (with a notice) when the JVM home has no bin/java.
  */
@@ -295,7 +295,8 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
         if (archive) {
             ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                                "ipng_stats: the class data archive \"%s\" "
-                               "does not fit this JVM and jar (%s said: %s); "
+                               "does not fit this JVM and jar, or is damaged "
+                               "(%s said: %s); "
                                "the workers start without it, some 30 ms "
                                "slower; make it again with "
                                "\"cds-archive %s\" (in scripts/ of the "
@@ -320,9 +321,9 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
 
 /*
  * One run of the check: "java <baseline> [-XX:SharedArchiveFile=<archive>]
- * <ipng_stats_jvm_options> [-Xshare:on] -cp <jar> Check <layouts>", in the
- * order the workers get them.  What it printed goes to out, on one line,
- * "nothing" if it printed nothing.
+ * <ipng_stats_jvm_options> [-Xshare:on -XX:+VerifySharedSpaces] -cp <jar>
+ * Check <layouts>", in the order the workers get them.  What it printed
+ * goes to out, on one line, "nothing" if it printed nothing.
  */
 
 static ngx_int_t
@@ -366,7 +367,9 @@ ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
     }
 
     if (archive) {
+        /* and its checksums: the workers map it without (start time) */
         argv[n++] = "-Xshare:on";
+        argv[n++] = "-XX:+VerifySharedSpaces";
     }
 
     argv[n++] = "-cp";

@@ -106,7 +106,7 @@ class ClassDataArchiveTest {
 
         ProcessResult t = n.testConfig();
         assertEquals(0, t.exitCode(), t.output());
-        assertTrue(t.output().contains("the class data archive \"" + archive + "\" does not fit this JVM and jar"),
+        assertTrue(t.output().contains("the class data archive \"" + archive + "\" does not fit this JVM and jar, or is damaged"),
                 t.output());
         assertTrue(t.output().contains("make it again with \"cds-archive " + jar + "\""), t.output());
 
@@ -121,6 +121,26 @@ class ClassDataArchiveTest {
         assertEquals(0, p.exitValue(), said);
         n.reload();
         assertEquals(2, workersMapping(n, archive, 4), n.errorLog());
+        countsLikeTheAccessLog(n);
+    }
+
+    @Test
+    void aDamagedArchiveIsRefusedWithAWarning() throws Exception {
+        Path jar = TestEnv.jar();
+        NginxInstance n = nginx(Path.of("JAR"), "ipng_stats_cds_archive ARCHIVE;");
+        Path damaged = n.prefix().resolve("damaged.jsa");
+        byte[] bytes = Files.readAllBytes(archiveOf(jar));
+        for (int i = bytes.length / 2; i < bytes.length / 2 + 64; i++) {
+            bytes[i] ^= 0x55;
+        }
+        Files.write(damaged, bytes);
+        n.writeConfig(n.config().replace("ipng_stats_classpath JAR;", "ipng_stats_classpath " + jar + ";")
+                .replace("ARCHIVE", damaged.toString()));
+        ProcessResult t = n.testConfig();
+        assertEquals(0, t.exitCode(), t.output());
+        assertTrue(t.output().contains("the class data archive \"" + damaged + "\" does not fit"), t.output());
+        n.start();
+        assertEquals(0, workersMapping(n, damaged, 2), n.errorLog());
         countsLikeTheAccessLog(n);
     }
 
