@@ -337,6 +337,9 @@ ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
     ngx_str_t   *opt;
     ngx_uint_t   i, n;
 
+    /* what an allocation failure below leaves for the caller to print */
+    (void) ngx_cpystrn(out, (u_char *) "nothing", size);
+
     n = 0;
     argv[n++] = java;
 
