@@ -69,7 +69,7 @@ idle_start(void)
         return;
     }
 
-    if (strncmp(how, "pthread", 7) == 0) {
+    if (strcmp(how, "pthread") == 0 || strcmp(how, "pthread-async") == 0) {
         (void) pthread_create(&t, NULL, idle_pthread, NULL);
 
         if (strcmp(how, "pthread-async") == 0) {

@@ -37,7 +37,7 @@ static char *ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
     ngx_http_ipng_stats_main_conf_t *smcf, char *jar, char *archive);
 static ngx_int_t ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
     ngx_http_ipng_stats_main_conf_t *smcf, char *java, char *jar,
-    char *archive, u_char *out, size_t size);
+    ngx_uint_t archive, u_char *out, size_t size);
 static ngx_int_t ngx_http_ipng_stats_run(ngx_conf_t *cf, char **argv,
     u_char *out, size_t size);
 
@@ -149,7 +149,9 @@ ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
 /*
  * The class data archive to try: "ipng_stats_cds_archive" if set (an
  * unreadable one is an error), else the jar's path with ".jsa" for ".jar"
- * when that file exists (scripts/cds-archive makes it), else none.
+ * when that file exists (scripts/cds-archive makes it), else none.  Sets
+ * smcf->cds_option to "-XX:SharedArchiveFile=<path>" and *archive to the
+ * path in it; jvm_try() takes the option back if the archive does not fit.
  */
 
 static char *
@@ -157,7 +159,7 @@ ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
     ngx_http_ipng_stats_main_conf_t *smcf, uid_t uid, gid_t gid,
     const char *user, char **archive)
 {
-    u_char       *p;
+    u_char       *o, *p;
     ngx_str_t     path;
     const char   *why;
     struct stat   st;
@@ -178,11 +180,13 @@ ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
         return NGX_CONF_OK;
     }
 
-    p = ngx_pnalloc(cf->pool, path.len + 1);
-    if (p == NULL) {
+    o = ngx_pnalloc(cf->pool, sizeof("-XX:SharedArchiveFile=") + path.len);
+    if (o == NULL) {
         return NGX_CONF_ERROR;
     }
 
+    p = ngx_cpymem(o, "-XX:SharedArchiveFile=",
+                   sizeof("-XX:SharedArchiveFile=") - 1);
     (void) ngx_cpystrn(p, path.data, path.len + 1);
 
     if (smcf->cds_archive.data == NULL) {
@@ -208,6 +212,8 @@ ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
         return smcf->cds_archive.data ? NGX_CONF_ERROR : NGX_CONF_OK;
     }
 
+    smcf->cds_option.data = o;
+    smcf->cds_option.len = p + path.len - o;
     *archive = (char *) p;
 
     return NGX_CONF_OK;
@@ -259,6 +265,8 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
     }
 
     if (up == 5 || access(java, X_OK) != 0) {
+        ngx_str_null(&smcf->cds_option);
+
         ngx_conf_log_error(NGX_LOG_NOTICE, cf, 0,
                            "ipng_stats: no bin/java next to \"%V\", the JVM "
                            "options are checked in the workers only%s",
@@ -269,26 +277,17 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
     }
 
     if (archive) {
-        if (ngx_http_ipng_stats_check_run(cf, smcf, java, jar, archive, why,
+        if (ngx_http_ipng_stats_check_run(cf, smcf, java, jar, 1, why,
                                           sizeof(why))
             == NGX_OK)
         {
-            p = ngx_pnalloc(cf->pool, sizeof("-XX:SharedArchiveFile=")
-                                      + ngx_strlen(archive));
-            if (p == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            smcf->cds_option.data = (u_char *) p;
-            smcf->cds_option.len = ngx_sprintf((u_char *) p,
-                                               "-XX:SharedArchiveFile=%s%Z",
-                                               archive)
-                                   - (u_char *) p - 1;
             return NGX_CONF_OK;
         }
+
+        ngx_str_null(&smcf->cds_option);
     }
 
-    if (ngx_http_ipng_stats_check_run(cf, smcf, java, jar, NULL, out,
+    if (ngx_http_ipng_stats_check_run(cf, smcf, java, jar, 0, out,
                                       sizeof(out))
         == NGX_OK)
     {
@@ -320,7 +319,7 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
 
 
 /*
- * One run of the check: "java <baseline> [-XX:SharedArchiveFile=<archive>]
+ * One run of the check: "java <baseline> [smcf->cds_option]
  * <ipng_stats_jvm_options> [-Xshare:on -XX:+VerifySharedSpaces] -cp <jar>
  * Check <layouts>", in the order the workers get them.  What it printed
  * goes to out, on one line, "nothing" if it printed nothing.
@@ -329,7 +328,7 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
 static ngx_int_t
 ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
     ngx_http_ipng_stats_main_conf_t *smcf, char *java, char *jar,
-    char *archive, u_char *out, size_t size)
+    ngx_uint_t archive, u_char *out, size_t size)
 {
     char        *argv[NGX_HTTP_IPNG_STATS_CHECK_ARGS], *p;
     u_char      *nl;
@@ -348,15 +347,7 @@ ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
     }
 
     if (archive) {
-        p = ngx_pnalloc(cf->temp_pool, sizeof("-XX:SharedArchiveFile=")
-                                       + ngx_strlen(archive));
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        (void) ngx_sprintf((u_char *) p, "-XX:SharedArchiveFile=%s%Z",
-                           archive);
-        argv[n++] = p;
+        argv[n++] = (char *) smcf->cds_option.data;
     }
 
     if (smcf->jvm_options) {

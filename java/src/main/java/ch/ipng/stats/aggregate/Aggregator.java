@@ -510,7 +510,7 @@ public final class Aggregator {
         hist[s * stride + COUNT] += codes[e + REQ];
         int z = codeZone[c];
         if (z == UNKNOWN) {
-            int zs = zoneSeries((int) codes[e + SERIES]);
+            int zs = zoneSeries(s);
             if (zs >= 0) {
                 z = zone.findOrClaimCode(zs, zoneStatus(codes[e]));
                 codeZone[c] = z;

@@ -15,8 +15,8 @@ import java.io.PrintStream;
  * jar matches the module and the module's own -D options are valid. Prints
  * one line either way.
  *
- * <p>{@code Check --classlist} prints the classes a worker loads beyond the
- * JDK's default class list, for scripts/cds-archive.
+ * <p>{@code Check --classlist} prints the classes a worker loads, the list
+ * scripts/cds-archive dumps into the workers' class data archive.
  */
 public final class Check {
 
@@ -27,7 +27,7 @@ public final class Check {
         System.exit(run(args));
     }
 
-    /** The resource scripts/cds-archive adds to the JDK's class list. */
+    /** The resource holding that list (its header says how it was made). */
     static final String CLASS_LIST = "classlist";
 
     static int run(String[] args) {
