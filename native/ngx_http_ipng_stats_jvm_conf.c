@@ -5,8 +5,15 @@
  * Configuration-time checks of the JVM, in the master, so that "nginx -t"
  * reports them: find libjvm.so ("ipng_stats_jvm", else $JAVA_HOME, else
  * /usr/lib/jvm/default-java, else the java on PATH), check that the
- * worker user can read it and the jar, and that the class data archive
- * (ipng_stats_cds_archive) fits this JVM and jar before the workers use it.
+ * worker user can read it and the jar and cannot write them, and that the
+ * class data archive (ipng_stats_cds_archive) fits this JVM and jar before
+ * the workers use it.  The check's JVM runs as the worker user.
+ *
+ * $JAVA_HOME and $PATH are the ones nginx was started with, read when
+ * "load_module" loads this library: nginx's perl, njs and lua modules
+ * replace environ with the "env" variables alone while the configuration
+ * is read, and the master keeps that one, so getenv() at the next reload
+ * would find another JVM, or none.
  */
 
 
@@ -24,22 +31,47 @@
 #define NGX_HTTP_IPNG_STATS_CHECK_ARGS   80
 /* the Debian package, whose directory holds scripts/cds-archive */
 #define NGX_HTTP_IPNG_STATS_PKG          "libnginx-mod-http-ipng-stats"
+#define NGX_HTTP_IPNG_STATS_MAX_GROUPS   64
 
 
+/* the user the workers run as, whose eyes the checks use */
+
+typedef struct {
+    uid_t                       uid;
+    gid_t                       gid;
+    const char                 *name;
+    gid_t                       groups[NGX_HTTP_IPNG_STATS_MAX_GROUPS];
+    int                         ngroups;
+    ngx_uint_t                  drop;     /* root now, not in the workers */
+} ngx_http_ipng_stats_user_t;
+
+
+static void ngx_http_ipng_stats_worker_user(ngx_conf_t *cf,
+    ngx_http_ipng_stats_user_t *user);
+static void ngx_http_ipng_stats_save_env(void) __attribute__((constructor));
+static void ngx_http_ipng_stats_free_env(void) __attribute__((destructor));
 static ngx_int_t ngx_http_ipng_stats_find_libjvm(ngx_conf_t *cf,
     ngx_str_t *home, const char *from, ngx_str_t *libjvm);
-static ngx_int_t ngx_http_ipng_stats_readable(const char *path, uid_t uid,
-    gid_t gid, const char *user, const char **why);
+static ngx_int_t ngx_http_ipng_stats_usable(const char *path,
+    ngx_http_ipng_stats_user_t *user, const char **why);
+static mode_t ngx_http_ipng_stats_access(struct stat *st,
+    ngx_http_ipng_stats_user_t *user);
 static char *ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
-    ngx_http_ipng_stats_main_conf_t *smcf, uid_t uid, gid_t gid,
-    const char *user, char **archive);
+    ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_user_t *user,
+    char **archive);
 static char *ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
-    ngx_http_ipng_stats_main_conf_t *smcf, char *jar, char *archive);
+    ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_user_t *user,
+    char *jar, char *archive);
 static ngx_int_t ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
-    ngx_http_ipng_stats_main_conf_t *smcf, char *java, char *jar,
-    ngx_uint_t archive, u_char *out, size_t size);
-static ngx_int_t ngx_http_ipng_stats_run(ngx_conf_t *cf, char **argv,
-    u_char *out, size_t size);
+    ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_user_t *user,
+    char *java, char *jar, ngx_uint_t archive, u_char *out, size_t size);
+static ngx_int_t ngx_http_ipng_stats_run(ngx_conf_t *cf,
+    ngx_http_ipng_stats_user_t *user, char **argv, u_char *out, size_t size);
+
+
+/* $JAVA_HOME and $PATH as nginx was started with them, or NULL */
+static char  *ngx_http_ipng_stats_java_home;
+static char  *ngx_http_ipng_stats_path;
 
 
 static const char  *ngx_http_ipng_stats_libjvm_paths[] = {
@@ -55,23 +87,18 @@ char *
 ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
     ngx_http_ipng_stats_main_conf_t *smcf)
 {
-    uid_t             uid;
-    gid_t             gid;
-    char             *archive;
-    u_char           *p;
-    ngx_str_t         home;
-    const char       *user, *why, *env;
-    struct group     *grp;
-    struct passwd    *pwd;
-    ngx_core_conf_t  *ccf;
+    char                        *archive;
+    u_char                      *p;
+    ngx_str_t                    home;
+    const char                  *why;
+    ngx_http_ipng_stats_user_t   user;
 
     if (smcf->jvm.len) {
         home = smcf->jvm;
 
     } else {
-        env = getenv("JAVA_HOME");
-        home.data = (u_char *) env;
-        home.len = env ? ngx_strlen(env) : 0;
+        home.data = (u_char *) ngx_http_ipng_stats_java_home;
+        home.len = home.data ? ngx_strlen(home.data) : 0;
     }
 
     if (ngx_http_ipng_stats_find_libjvm(cf, &home,
@@ -85,31 +112,9 @@ ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
 
     /* the workers load the JVM after setuid(): check as that user */
 
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
-                                           ngx_core_module);
+    ngx_http_ipng_stats_worker_user(cf, &user);
 
-    uid = geteuid();
-    gid = getegid();
-    user = "the current user";
-
-    if (ccf->user != (uid_t) NGX_CONF_UNSET_UINT) {
-        uid = ccf->user;
-        gid = ccf->group;
-        user = ccf->username;
-
-    } else if (uid == 0) {
-        pwd = getpwnam(NGX_USER);
-        grp = getgrnam(NGX_GROUP);
-
-        if (pwd && grp) {
-            uid = pwd->pw_uid;
-            gid = grp->gr_gid;
-            user = NGX_USER;
-        }
-    }
-
-    if (ngx_http_ipng_stats_readable((char *) smcf->libjvm.data, uid, gid,
-                                     user, &why)
+    if (ngx_http_ipng_stats_usable((char *) smcf->libjvm.data, &user, &why)
         != NGX_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -125,9 +130,7 @@ ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
 
     (void) ngx_cpystrn(p, smcf->classpath.data, smcf->classpath.len + 1);
 
-    if (ngx_http_ipng_stats_readable((char *) p, uid, gid, user, &why)
-        != NGX_OK)
-    {
+    if (ngx_http_ipng_stats_usable((char *) p, &user, &why) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "ipng_stats: the jar \"%V\" %s; set "
                            "\"ipng_stats_classpath\" to the ipng-stats.jar "
@@ -136,13 +139,108 @@ ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_ipng_stats_cds_archive(cf, smcf, uid, gid, user, &archive)
+    if (ngx_http_ipng_stats_cds_archive(cf, smcf, &user, &archive)
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_ipng_stats_jvm_try(cf, smcf, (char *) p, archive);
+    return ngx_http_ipng_stats_jvm_try(cf, smcf, &user, (char *) p, archive);
+}
+
+
+/*
+ * Runs when "load_module" loads this library, before any configuration
+ * block, so before another module can replace environ.  A reload finds
+ * the library loaded and these kept.
+ */
+
+static void
+ngx_http_ipng_stats_save_env(void)
+{
+    char  *v;
+
+    v = getenv("JAVA_HOME");
+    ngx_http_ipng_stats_java_home = v ? strdup(v) : NULL;
+
+    v = getenv("PATH");
+    ngx_http_ipng_stats_path = v ? strdup(v) : NULL;
+}
+
+
+static void
+ngx_http_ipng_stats_free_env(void)
+{
+    free(ngx_http_ipng_stats_java_home);
+    free(ngx_http_ipng_stats_path);
+}
+
+
+/*
+ * The workers' user: "user" if given, else nginx's default user when the
+ * master is root (what ngx_core_module will set), else the current one.
+ */
+
+static void
+ngx_http_ipng_stats_worker_user(ngx_conf_t *cf,
+    ngx_http_ipng_stats_user_t *user)
+{
+    u_char           *name;
+    size_t            len;
+    struct group     *grp;
+    struct passwd    *pwd;
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    user->uid = geteuid();
+    user->gid = getegid();
+    user->name = NULL;
+
+    if (ccf->user != (uid_t) NGX_CONF_UNSET_UINT) {
+        user->uid = ccf->user;
+        user->gid = ccf->group;
+        user->name = ccf->username;
+
+    } else if (user->uid == 0) {
+        pwd = getpwnam(NGX_USER);
+        grp = getgrnam(NGX_GROUP);
+
+        if (pwd && grp) {
+            user->uid = pwd->pw_uid;
+            user->gid = grp->gr_gid;
+            user->name = NGX_USER;
+        }
+    }
+
+    /* running as root, the workers setuid() to another user: a boundary */
+
+    user->drop = (geteuid() == 0 && user->uid != 0);
+
+    if (user->name == NULL) {
+        pwd = getpwuid(user->uid);
+
+        if (pwd) {
+            len = ngx_strlen(pwd->pw_name) + 1;
+            name = ngx_pnalloc(cf->pool, len);
+
+            if (name) {
+                ngx_memcpy(name, pwd->pw_name, len);
+                user->name = (char *) name;
+            }
+        }
+    }
+
+    user->ngroups = NGX_HTTP_IPNG_STATS_MAX_GROUPS;
+
+    if (user->name == NULL
+        || getgrouplist(user->name, user->gid, user->groups, &user->ngroups)
+           == -1)
+    {
+        user->groups[0] = user->gid;
+        user->ngroups = 1;
+    }
 }
 
 
@@ -156,8 +254,8 @@ ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
 
 static char *
 ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
-    ngx_http_ipng_stats_main_conf_t *smcf, uid_t uid, gid_t gid,
-    const char *user, char **archive)
+    ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_user_t *user,
+    char **archive)
 {
     u_char       *o, *p;
     ngx_str_t     path;
@@ -197,9 +295,7 @@ ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
         }
     }
 
-    if (ngx_http_ipng_stats_readable((char *) p, uid, gid, user, &why)
-        != NGX_OK)
-    {
+    if (ngx_http_ipng_stats_usable((char *) p, user, &why) != NGX_OK) {
         ngx_conf_log_error(smcf->cds_archive.data ? NGX_LOG_EMERG
                                                   : NGX_LOG_WARN, cf, 0,
                            "ipng_stats: the class data archive \"%s\" %s; "
@@ -226,14 +322,16 @@ ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
  * option or a jar of another build fails "nginx -t" here instead of
  * turning counting off in every worker.  With a class data archive, first
  * with it, -Xshare:on and its checksums verified (which fails when the
- * archive belongs to another JVM build or jar, or is damaged); the workers get the archive only if that passed, as a
- * JVM that cannot use the archive it is given starts without any.  Skipped
+ * archive belongs to another JVM build or jar, or is damaged); the
+ * workers get the archive only if that passed, as a JVM that cannot use
+ * the archive it is given starts without any.  Skipped
  * (with a notice) when the JVM home has no bin/java.
  */
 
 static char *
 ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
-    ngx_http_ipng_stats_main_conf_t *smcf, char *jar, char *archive)
+    ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_user_t *user,
+    char *jar, char *archive)
 {
     char        *java, *p;
     u_char       out[1024], why[512];
@@ -277,7 +375,7 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
     }
 
     if (archive) {
-        if (ngx_http_ipng_stats_check_run(cf, smcf, java, jar, 1, why,
+        if (ngx_http_ipng_stats_check_run(cf, smcf, user, java, jar, 1, why,
                                           sizeof(why))
             == NGX_OK)
         {
@@ -287,7 +385,7 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
         ngx_str_null(&smcf->cds_option);
     }
 
-    if (ngx_http_ipng_stats_check_run(cf, smcf, java, jar, 0, out,
+    if (ngx_http_ipng_stats_check_run(cf, smcf, user, java, jar, 0, out,
                                       sizeof(out))
         == NGX_OK)
     {
@@ -327,8 +425,8 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
 
 static ngx_int_t
 ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
-    ngx_http_ipng_stats_main_conf_t *smcf, char *java, char *jar,
-    ngx_uint_t archive, u_char *out, size_t size)
+    ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_user_t *user,
+    char *java, char *jar, ngx_uint_t archive, u_char *out, size_t size)
 {
     char        *argv[NGX_HTTP_IPNG_STATS_CHECK_ARGS], *p;
     u_char      *nl;
@@ -385,7 +483,7 @@ ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
 
     ngx_memzero(out, size);
 
-    rc = ngx_http_ipng_stats_run(cf, argv, out, size - 1);
+    rc = ngx_http_ipng_stats_run(cf, user, argv, out, size - 1);
 
     /* the JVM's own words, on one line */
 
@@ -408,8 +506,8 @@ ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
 
 
 static ngx_int_t
-ngx_http_ipng_stats_run(ngx_conf_t *cf, char **argv, u_char *out,
-    size_t size)
+ngx_http_ipng_stats_run(ngx_conf_t *cf, ngx_http_ipng_stats_user_t *user,
+    char **argv, u_char *out, size_t size)
 {
     int            fds[2], status, fd, max;
     pid_t          pid;
@@ -439,6 +537,21 @@ ngx_http_ipng_stats_run(ngx_conf_t *cf, char **argv, u_char *out,
 
         (void) dup2(fds[1], STDOUT_FILENO);
         (void) dup2(fds[1], STDERR_FILENO);
+
+        /* as the workers will: the worker user, never root */
+
+        if (user->drop
+            && (setgroups(user->ngroups, user->groups) == -1
+                || setgid(user->gid) == -1
+                || setuid(user->uid) == -1))
+        {
+            (void) ngx_write_fd(STDERR_FILENO, "cannot switch to the worker "
+                                "user", sizeof("cannot switch to the worker "
+                                "user") - 1);
+            _exit(126);
+        }
+
+        (void) chdir("/");
 
         /* not nginx's listening sockets and log files */
 
@@ -521,7 +634,7 @@ ngx_http_ipng_stats_find_libjvm(ngx_conf_t *cf, ngx_str_t *home,
 
         /* the JDK that owns the "java" on PATH */
 
-        path = getenv("PATH");
+        path = ngx_http_ipng_stats_path;
 
         for (dir = path; dir && *dir; dir = end + (*end ? 1 : 0)) {
             end = ngx_strchr(dir, ':');
@@ -614,20 +727,20 @@ ngx_http_ipng_stats_find_libjvm(ngx_conf_t *cf, ngx_str_t *home,
 
 
 /*
- * Can "uid" (primary group "gid", plus its supplementary groups) read
- * "path"?  Walks every directory on the way, as the kernel would.
+ * Can the worker user read "path", walking every directory on the way as
+ * the kernel would?  And, when the workers give up root, can they not
+ * write it or replace it (its directory)?  A jar, archive or libjvm the
+ * workers can change would run their code in every nginx process that
+ * loads the JVM.
  */
 
 static ngx_int_t
-ngx_http_ipng_stats_readable(const char *path, uid_t uid, gid_t gid,
-    const char *user, const char **why)
+ngx_http_ipng_stats_usable(const char *path, ngx_http_ipng_stats_user_t *user,
+    const char **why)
 {
-    int               ngroups, k;
-    char              buf[NGX_MAX_PATH], *p;
-    gid_t             groups[64];
-    mode_t            need, bits;
-    ngx_uint_t        in_group;
-    struct stat       st;
+    char         buf[NGX_MAX_PATH], *p;
+    mode_t       need;
+    struct stat  st;
 
     if (stat(path, &st) == -1) {
         *why = "does not exist";
@@ -639,15 +752,17 @@ ngx_http_ipng_stats_readable(const char *path, uid_t uid, gid_t gid,
         return NGX_ERROR;
     }
 
-    if (uid == 0) {
+    if (user->uid == 0) {
         return NGX_OK;
     }
 
-    ngroups = 64;
-
-    if (getgrouplist(user, gid, groups, &ngroups) == -1) {
-        groups[0] = gid;
-        ngroups = 1;
+    if (user->drop
+        && (st.st_uid == user->uid
+            || (ngx_http_ipng_stats_access(&st, user) & S_IWOTH)))
+    {
+        *why = "can be changed by the worker user; make it owned by root "
+               "and not writable by others";
+        return NGX_ERROR;
     }
 
     if (ngx_strlen(path) >= sizeof(buf)) {
@@ -657,7 +772,7 @@ ngx_http_ipng_stats_readable(const char *path, uid_t uid, gid_t gid,
 
     (void) ngx_cpystrn((u_char *) buf, (u_char *) path, sizeof(buf));
 
-    /* check the file, then each parent directory */
+    /* the file, then each parent directory */
 
     need = S_IROTH;
     p = buf + ngx_strlen(buf);
@@ -668,24 +783,7 @@ ngx_http_ipng_stats_readable(const char *path, uid_t uid, gid_t gid,
             return NGX_ERROR;
         }
 
-        in_group = 0;
-        for (k = 0; k < ngroups; k++) {
-            if (st.st_gid == groups[k]) {
-                in_group = 1;
-            }
-        }
-
-        if (st.st_uid == uid) {
-            bits = (st.st_mode >> 6) & 7;
-
-        } else if (in_group) {
-            bits = (st.st_mode >> 3) & 7;
-
-        } else {
-            bits = st.st_mode & 7;
-        }
-
-        if ((bits & need) != need) {
+        if ((ngx_http_ipng_stats_access(&st, user) & need) != need) {
             *why = (need == S_IROTH)
                    ? "is not readable by the worker user"
                    : "is in a directory the worker user cannot enter";
@@ -701,10 +799,45 @@ ngx_http_ipng_stats_readable(const char *path, uid_t uid, gid_t gid,
         }
 
         *p = '\0';
+
+        if (need == S_IROTH && user->drop) {
+
+            /* its own directory: there the workers could replace it */
+
+            if (stat(buf[0] ? buf : "/", &st) == 0
+                && (ngx_http_ipng_stats_access(&st, user) & S_IWOTH)
+                && !(st.st_mode & S_ISVTX))
+            {
+                *why = "is in a directory the worker user can write, so "
+                       "the workers could replace it; make the directory "
+                       "owned by root and not writable by others";
+                return NGX_ERROR;
+            }
+        }
+
         need = S_IXOTH;
     }
 
-    (void) user;
-
     return NGX_OK;
+}
+
+
+/* the rwx bits (as S_I?OTH) that apply to the worker user for "st" */
+
+static mode_t
+ngx_http_ipng_stats_access(struct stat *st, ngx_http_ipng_stats_user_t *user)
+{
+    int  k;
+
+    if (st->st_uid == user->uid) {
+        return (st->st_mode >> 6) & 7;
+    }
+
+    for (k = 0; k < user->ngroups; k++) {
+        if (st->st_gid == user->groups[k]) {
+            return (st->st_mode >> 3) & 7;
+        }
+    }
+
+    return st->st_mode & 7;
 }
