@@ -332,6 +332,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     ngx_int_t                   rc;
     ngx_uint_t                  i;
     const char                 *msg;
+    jbyteArray                  bytes;
     jobjectArray                tags;
     JNIEnv                     *env;
     ngx_http_ipng_stats_jvm_t  *j;
@@ -360,7 +361,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
 
     j->start = (*env)->GetStaticMethodID(env, cls, "start",
                    "(Ljava/nio/ByteBuffer;Ljava/nio/ByteBuffer;IJ"
-                   "[Ljava/lang/String;IJLjava/lang/String;)Ljava/lang/String;");
+                   "[[BIJLjava/lang/String;)Ljava/lang/String;");
     j->drain = (*env)->GetStaticMethodID(env, cls, "drain", "(I)I");
     j->tick = (*env)->GetStaticMethodID(env, cls, "tick", "(I)I");
     j->scrape_begin = (*env)->GetStaticMethodID(env, cls, "scrapeBegin",
@@ -389,7 +390,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
                                       ngx_http_ipng_stats_worker.records,
                                       NGX_HTTP_IPNG_STATS_BATCH
                                       * sizeof(ngx_http_ipng_stats_record_t));
-    cls = (*env)->FindClass(env, "java/lang/String");
+    cls = (*env)->FindClass(env, "[B");
 
     if (zone == NULL || records == NULL || cls == NULL) {
         ngx_http_ipng_stats_java_failed(cycle->log, "NewDirectByteBuffer");
@@ -404,14 +405,19 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
 
     tag = smcf->tags.elts;
 
+    /* as bytes: Java decodes them as UTF-8, which nginx -t checked */
+
     for (i = 0; i < smcf->tags.nelts; i++) {
-        s = (*env)->NewStringUTF(env, (char *) tag[i].data);
-        if (s == NULL) {
-            ngx_http_ipng_stats_java_failed(cycle->log, "NewStringUTF");
+        bytes = (*env)->NewByteArray(env, tag[i].len);
+        if (bytes == NULL) {
+            ngx_http_ipng_stats_java_failed(cycle->log, "NewByteArray");
             goto done;
         }
 
-        (*env)->SetObjectArrayElement(env, tags, i, s);
+        (*env)->SetByteArrayRegion(env, bytes, 0, tag[i].len,
+                                   (jbyte *) tag[i].data);
+        (*env)->SetObjectArrayElement(env, tags, i, bytes);
+        (*env)->DeleteLocalRef(env, bytes);
     }
 
     /*

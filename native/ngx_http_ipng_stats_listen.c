@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     ngx_uint_t                  source;       /* the socket's own tag */
     ngx_uint_t                  probe;        /* ask the kernel per conn */
+    ngx_uint_t                  by_addr;      /* serves tagged addresses */
 } ngx_http_ipng_stats_socket_t;
 
 
@@ -62,6 +63,11 @@ static ngx_uint_t ngx_http_ipng_stats_probed(ngx_listening_t *ls,
     ngx_http_ipng_stats_main_conf_t *smcf, char *dev);
 static ngx_uint_t ngx_http_ipng_stats_pktinfo_source(ngx_connection_t *c,
     ngx_http_ipng_stats_socket_t *sock, ngx_uint_t *miss);
+static ngx_uint_t ngx_http_ipng_stats_served(ngx_cycle_t *cycle,
+    ngx_listening_t *ls, ngx_http_ipng_stats_main_conf_t *smcf,
+    ngx_uint_t source);
+static ngx_uint_t ngx_http_ipng_stats_addr_source(ngx_connection_t *c,
+    ngx_http_ipng_stats_socket_t *sock);
 static void ngx_http_ipng_stats_rescan(ngx_event_t *ev);
 static ngx_int_t ngx_http_ipng_stats_source_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -76,6 +82,8 @@ static ngx_command_t               *ngx_http_ipng_stats_listen_cmd;
 
 /* per worker */
 static ngx_http_ipng_stats_socket_t  *ngx_http_ipng_stats_sockets;
+static ngx_http_ipng_stats_binding_t *ngx_http_ipng_stats_bindings;
+static ngx_uint_t                   ngx_http_ipng_stats_nbindings;
 static ngx_uint_t                   ngx_http_ipng_stats_count_misses;
 static ngx_uint_t                   ngx_http_ipng_stats_nls;
 static ngx_http_ipng_stats_conn_cache_t  *ngx_http_ipng_stats_conns;
@@ -161,7 +169,9 @@ static char *
 ngx_http_ipng_stats_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char                             *rv;
+    u_char                            text[NGX_HTTP_IPNG_STATS_TAG_TEXT];
     ngx_str_t                        *value, device, tag;
+    const char                       *why;
     ngx_url_t                         u;
     ngx_uint_t                        i, j, seen;
     ngx_http_ipng_stats_binding_t    *b;
@@ -219,10 +229,14 @@ ngx_http_ipng_stats_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 return "has an empty \"ipng_source_tag=\" parameter";
             }
 
-            if (tag.len > NGX_HTTP_IPNG_STATS_MAX_TAG_LEN) {
+            why = ngx_http_ipng_stats_tag_invalid(&tag);
+
+            if (why) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "source tag \"%V\" is longer than %d bytes",
-                                   &tag, NGX_HTTP_IPNG_STATS_MAX_TAG_LEN);
+                                   "source tag \"%s\" in \"ipng_source_tag=\" "
+                                   "%s", ngx_http_ipng_stats_tag_text(&tag,
+                                                                     text),
+                                   why);
                 return NGX_CONF_ERROR;
             }
 
@@ -320,16 +334,19 @@ char *
 ngx_http_ipng_stats_listen_init(ngx_conf_t *cf,
     ngx_http_ipng_stats_main_conf_t *smcf)
 {
+    u_char                          text[NGX_HTTP_IPNG_STATS_TAG_TEXT];
     ngx_int_t                       id;
     ngx_str_t                      *tag;
     ngx_uint_t                      i, k;
+    const char                     *why;
     ngx_http_ipng_stats_binding_t  *b;
 
     b = smcf->bindings.elts;
 
     for (i = 0; i < smcf->bindings.nelts; i++) {
 
-        if (b[i].device.len && smcf->attribution == 0
+        if (b[i].device.len && smcf->attribution == NGX_HTTP_IPNG_STATS_BIND
+            && ngx_process != NGX_PROCESS_SIGNALLER
             && if_nametoindex((char *) b[i].device.data) == 0)
         {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -378,6 +395,21 @@ ngx_http_ipng_stats_listen_init(ngx_conf_t *cf,
                            : b[i].device.len ? &b[i].device
                                              : &smcf->default_source;
 
+        /* a device name is a tag too: interface names may be any bytes */
+
+        why = (tag == &b[i].device) ? ngx_http_ipng_stats_tag_invalid(tag)
+                                    : NULL;
+
+        if (why) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "the device name \"%s\" of \"listen\" in %s:%ui "
+                          "%s, so it cannot be the source tag; give the "
+                          "listen an \"ipng_source_tag=\"",
+                          ngx_http_ipng_stats_tag_text(tag, text), why,
+                          b[i].file, b[i].line);
+            return NGX_CONF_ERROR;
+        }
+
         id = ngx_http_ipng_stats_tag_id(cf, smcf, tag);
         if (id == NGX_ERROR) {
             return NGX_CONF_ERROR;
@@ -413,7 +445,7 @@ ngx_http_ipng_stats_tag_id(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    /* tags go to Java as C strings */
+    /* a copy that lives as long as the configuration */
 
     p = ngx_pnalloc(cf->pool, tag->len + 1);
     if (p == NULL) {
@@ -507,7 +539,8 @@ ngx_http_ipng_stats_listen_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    ngx_http_ipng_stats_count_misses = (smcf->attribution != 0);
+    ngx_http_ipng_stats_count_misses =
+                          (smcf->attribution != NGX_HTTP_IPNG_STATS_BIND);
     probes = 0;
 
     /* the source of each listening socket: its device, else its address */
@@ -518,7 +551,7 @@ ngx_http_ipng_stats_listen_init_process(ngx_cycle_t *cycle,
                                 ngx_http_ipng_stats_probed(&ls[i], smcf, dev);
         probes += ngx_http_ipng_stats_sockets[i].probe;
 
-        if (smcf->attribution != 0) {
+        if (smcf->attribution != NGX_HTTP_IPNG_STATS_BIND) {
             dev[0] = '\0';
         }
 
@@ -542,7 +575,14 @@ ngx_http_ipng_stats_listen_init_process(ngx_cycle_t *cycle,
                 break;
             }
         }
+
+        ngx_http_ipng_stats_sockets[i].by_addr =
+            ngx_http_ipng_stats_served(cycle, &ls[i], smcf,
+                                       ngx_http_ipng_stats_sockets[i].source);
     }
+
+    ngx_http_ipng_stats_bindings = b;
+    ngx_http_ipng_stats_nbindings = smcf->bindings.nelts;
 
     if (probes == 0) {
         return NGX_OK;
@@ -645,11 +685,96 @@ ngx_http_ipng_stats_source(ngx_http_request_t *r, ngx_uint_t *miss)
 
     sock = &ngx_http_ipng_stats_sockets[i];
 
-    if (!sock->probe) {
+    if (sock->probe) {
+        return ngx_http_ipng_stats_pktinfo_source(c, sock, miss);
+    }
+
+    if (sock->by_addr) {
+        return ngx_http_ipng_stats_addr_source(c, sock);
+    }
+
+    return sock->source;
+}
+
+
+/*
+ * Does the wildcard socket "ls" serve addresses of its port that a listen
+ * without a device tags otherwise than "source"?  nginx makes no socket
+ * for "listen ADDR:PORT" (without "bind") beside "listen PORT": the
+ * wildcard accepts its connections, and nginx finds the server by the
+ * connection's local address.  So does the tag, then.
+ */
+
+static ngx_uint_t
+ngx_http_ipng_stats_served(ngx_cycle_t *cycle, ngx_listening_t *ls,
+    ngx_http_ipng_stats_main_conf_t *smcf, ngx_uint_t source)
+{
+    ngx_uint_t                      k, n;
+    ngx_listening_t                *all;
+    ngx_http_ipng_stats_binding_t  *b;
+
+    if (!ngx_inet_wildcard(ls->sockaddr)) {
+        return 0;
+    }
+
+    b = smcf->bindings.elts;
+    all = cycle->listening.elts;
+
+    for (k = 0; k < smcf->bindings.nelts; k++) {
+        if (b[k].device.len || b[k].source == source
+            || b[k].sockaddr.sockaddr.sa_family != ls->sockaddr->sa_family
+            || ngx_inet_get_port(&b[k].sockaddr.sockaddr)
+               != ngx_inet_get_port(ls->sockaddr))
+        {
+            continue;
+        }
+
+        for (n = 0; n < cycle->listening.nelts; n++) {
+            if (ngx_cmp_sockaddr(all[n].sockaddr, all[n].socklen,
+                                 &b[k].sockaddr.sockaddr, b[k].socklen, 1)
+                == NGX_OK)
+            {
+                break;
+            }
+        }
+
+        if (n == cycle->listening.nelts) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the tag of the listen for the connection's local address, as nginx's */
+
+static ngx_uint_t
+ngx_http_ipng_stats_addr_source(ngx_connection_t *c,
+    ngx_http_ipng_stats_socket_t *sock)
+{
+    ngx_uint_t                      k;
+    ngx_http_ipng_stats_binding_t  *b;
+
+    /* nginx has asked already, to find the server: cached in c */
+
+    if (ngx_connection_local_sockaddr(c, NULL, 0) != NGX_OK) {
         return sock->source;
     }
 
-    return ngx_http_ipng_stats_pktinfo_source(c, sock, miss);
+    b = ngx_http_ipng_stats_bindings;
+
+    for (k = 0; k < ngx_http_ipng_stats_nbindings; k++) {
+        if (b[k].device.len == 0
+            && ngx_cmp_sockaddr(c->local_sockaddr, c->local_socklen,
+                                &b[k].sockaddr.sockaddr, b[k].socklen, 1)
+               == NGX_OK)
+        {
+            return b[k].source;
+        }
+    }
+
+    return sock->source;
 }
 
 
@@ -686,7 +811,7 @@ ngx_http_ipng_stats_probed(ngx_listening_t *ls,
 
     ngx_http_ipng_stats_socket_device(ls->fd, dev);
 
-    if (smcf->attribution != 0) {
+    if (smcf->attribution != NGX_HTTP_IPNG_STATS_BIND) {
         return 1;
     }
 
@@ -772,9 +897,10 @@ ngx_http_ipng_stats_pktinfo_source(ngx_connection_t *c,
         }
     }
 
-    /* no device matched: the socket's own tag */
+    /* no device matched: the socket's own tag, or its address's */
 
-    source = sock->source;
+    source = sock->by_addr ? ngx_http_ipng_stats_addr_source(c, sock)
+                           : sock->source;
     cc->miss = ngx_http_ipng_stats_count_misses;
 
     /* the device's tag on this port, else on any port */

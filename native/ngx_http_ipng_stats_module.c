@@ -29,7 +29,6 @@ static char *ngx_http_ipng_stats_check_tag(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_ipng_stats_check_flush(ngx_conf_t *cf, void *post,
     void *data);
-static ngx_int_t ngx_http_ipng_stats_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_ipng_stats_init_process(ngx_cycle_t *cycle);
 static void ngx_http_ipng_stats_exit_process(ngx_cycle_t *cycle);
 
@@ -43,8 +42,8 @@ static ngx_conf_post_t  ngx_http_ipng_stats_tag_post = {
 };
 
 static ngx_conf_enum_t  ngx_http_ipng_stats_attributions[] = {
-    { ngx_string("bind"), 0 },
-    { ngx_string("pktinfo"), 1 },
+    { ngx_string("bind"), NGX_HTTP_IPNG_STATS_BIND },
+    { ngx_string("pktinfo"), NGX_HTTP_IPNG_STATS_PKTINFO },
     { ngx_null_string, 0 }
 };
 
@@ -178,7 +177,7 @@ ngx_module_t  ngx_http_ipng_stats_module = {
     ngx_http_ipng_stats_commands,          /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    ngx_http_ipng_stats_init_module,       /* init module */
+    NULL,                                  /* init module */
     ngx_http_ipng_stats_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -324,7 +323,7 @@ ngx_http_ipng_stats_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(smcf->flush_interval, 1000);
     ngx_conf_init_uint_value(smcf->status_mode, 0);
-    ngx_conf_init_uint_value(smcf->attribution, 0);
+    ngx_conf_init_uint_value(smcf->attribution, NGX_HTTP_IPNG_STATS_BIND);
     ngx_conf_init_msec_value(smcf->rescan_interval, 60000);
     ngx_conf_init_ptr_value(smcf->jvm_options, NULL);
 
@@ -367,6 +366,11 @@ ngx_http_ipng_stats_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (smcf->classpath.data == NULL) {
         ngx_str_set(&smcf->classpath, NGX_HTTP_IPNG_STATS_JAR);
+    }
+
+    if (ngx_process == NGX_PROCESS_SIGNALLER) {
+        /* "nginx -s ...": only sends a signal, the master checks */
+        return NGX_CONF_OK;
     }
 
     return ngx_http_ipng_stats_jvm_check(cf, smcf);
@@ -616,18 +620,130 @@ ngx_http_ipng_stats_check_tag(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_str_t  *tag = data;
 
+    u_char       text[NGX_HTTP_IPNG_STATS_TAG_TEXT];
+    const char  *why;
+
     if (tag->len == 0) {
         return "must not be empty";
     }
 
-    if (tag->len > NGX_HTTP_IPNG_STATS_MAX_TAG_LEN) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "source tag \"%V\" is longer than %d bytes",
-                           tag, NGX_HTTP_IPNG_STATS_MAX_TAG_LEN);
+    why = ngx_http_ipng_stats_tag_invalid(tag);
+
+    if (why) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "source tag \"%s\" %s",
+                           ngx_http_ipng_stats_tag_text(tag, text), why);
         return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * NULL if "tag" can be a label value as it is: at most
+ * NGX_HTTP_IPNG_STATS_MAX_TAG_LEN bytes of UTF-8 (shortest forms, no
+ * surrogates, nothing above U+10FFFF) without control characters; else
+ * what is wrong with it.  Java decodes the same bytes as UTF-8.
+ */
+
+const char *
+ngx_http_ipng_stats_tag_invalid(ngx_str_t *tag)
+{
+    u_char      *p, *last;
+    uint32_t     c, min;
+    ngx_uint_t   n;
+
+    if (tag->len > NGX_HTTP_IPNG_STATS_MAX_TAG_LEN) {
+        return "is longer than "
+               ngx_value(NGX_HTTP_IPNG_STATS_MAX_TAG_LEN) " bytes";
+    }
+
+    p = tag->data;
+    last = p + tag->len;
+
+    while (p < last) {
+        c = *p++;
+
+        if (c < 0x80) {
+            n = 0;
+            min = 0;
+
+        } else if ((c & 0xe0) == 0xc0) {
+            c &= 0x1f;
+            n = 1;
+            min = 0x80;
+
+        } else if ((c & 0xf0) == 0xe0) {
+            c &= 0x0f;
+            n = 2;
+            min = 0x800;
+
+        } else if ((c & 0xf8) == 0xf0) {
+            c &= 0x07;
+            n = 3;
+            min = 0x10000;
+
+        } else {
+            return "is not valid UTF-8";
+        }
+
+        if ((size_t) (last - p) < n) {
+            return "is not valid UTF-8";
+        }
+
+        while (n--) {
+            if ((*p & 0xc0) != 0x80) {
+                return "is not valid UTF-8";
+            }
+
+            c = (c << 6) | (*p++ & 0x3f);
+        }
+
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+            return "is not valid UTF-8";
+        }
+
+        if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+            return "contains a control character";
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * "tag" for an error message: printable ASCII as it is, every other byte
+ * as \xHH, cut to fit "text" (NGX_HTTP_IPNG_STATS_TAG_TEXT bytes).
+ */
+
+u_char *
+ngx_http_ipng_stats_tag_text(ngx_str_t *tag, u_char *text)
+{
+    u_char      *p, *end;
+    ngx_uint_t   i;
+
+    p = text;
+    end = text + NGX_HTTP_IPNG_STATS_TAG_TEXT - sizeof("\\xHH...");
+
+    for (i = 0; i < tag->len && p < end; i++) {
+        if (tag->data[i] >= 0x20 && tag->data[i] < 0x7f
+            && tag->data[i] != '\\')
+        {
+            *p++ = tag->data[i];
+
+        } else {
+            p = ngx_sprintf(p, "\\x%02xd", tag->data[i]);
+        }
+    }
+
+    if (i < tag->len) {
+        p = ngx_cpymem(p, "...", 3);
+    }
+
+    *p = '\0';
+
+    return text;
 }
 
 
@@ -648,26 +764,6 @@ ngx_http_ipng_stats_check_flush(ngx_conf_t *cf, void *post, void *data)
     }
 
     return NGX_CONF_OK;
-}
-
-
-static ngx_int_t
-ngx_http_ipng_stats_init_module(ngx_cycle_t *cycle)
-{
-    ngx_http_ipng_stats_main_conf_t  *smcf;
-
-    if (cycle->conf_ctx[ngx_http_module.index] == NULL) {
-        return NGX_OK;
-    }
-
-    smcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_http_ipng_stats_module);
-
-    if (smcf && smcf->shm_zone) {
-        ngx_http_ipng_stats_listen_init_module(cycle, smcf);
-    }
-
-    return NGX_OK;
 }
 
 

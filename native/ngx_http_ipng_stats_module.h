@@ -25,6 +25,9 @@
 
 #define NGX_HTTP_IPNG_STATS_MAX_BUCKETS   32
 #define NGX_HTTP_IPNG_STATS_MAX_TAG_LEN   64
+/* a tag in an error message, bytes escaped as \xHH */
+#define NGX_HTTP_IPNG_STATS_TAG_TEXT      (4 * NGX_HTTP_IPNG_STATS_MAX_TAG_LEN \
+                                           + 8)
 #define NGX_HTTP_IPNG_STATS_MAX_TAGS      255
 /* ipng_stats_jvm_options: fits the worker's and nginx -t's option arrays */
 #define NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS  40
@@ -130,6 +133,11 @@ typedef struct {
 } ngx_http_ipng_stats_loc_conf_t;
 
 
+/* ipng_stats_attribution */
+#define NGX_HTTP_IPNG_STATS_BIND      0   /* a socket per device */
+#define NGX_HTTP_IPNG_STATS_PKTINFO   1   /* each connection's ingress */
+
+
 /* one address of one "listen" directive, with its device and tag */
 
 typedef struct {
@@ -161,7 +169,7 @@ typedef struct {
 
     ngx_array_t                 tags;             /* of ngx_str_t; 0 = default */
     ngx_array_t                 bindings;   /* of ngx_http_ipng_stats_binding_t */
-    ngx_uint_t                  attribution;      /* 0 bind, 1 pktinfo */
+    ngx_uint_t                  attribution;      /* NGX_HTTP_IPNG_STATS_* */
     ngx_msec_t                  rescan_interval;
 
     void                       *logtail;          /* _logtail.c's own conf */
@@ -194,6 +202,11 @@ typedef struct {
 
 extern ngx_module_t                  ngx_http_ipng_stats_module;
 extern ngx_http_ipng_stats_worker_t  ngx_http_ipng_stats_worker;
+
+
+/* source tags: ngx_http_ipng_stats_module.c */
+const char *ngx_http_ipng_stats_tag_invalid(ngx_str_t *tag);
+u_char *ngx_http_ipng_stats_tag_text(ngx_str_t *tag, u_char *text);
 
 
 /* zone: ngx_http_ipng_stats_zone.c */

@@ -11,6 +11,9 @@ import ch.ipng.stats.zone.SharedZone;
 import ch.ipng.stats.zone.ZoneFormatException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
@@ -116,7 +119,7 @@ public final class NativeBridge {
      * @return null on success, else a one-line reason (counting stays off)
      */
     public static String start(ByteBuffer zoneBuffer, ByteBuffer recordBuffer, int capacity,
-                               long layoutSignature, String[] sourceTags, int workerId, long pid,
+                               long layoutSignature, byte[][] sourceTags, int workerId, long pid,
                                String nginxVersion) {
         try {
             if (layoutSignature != RecordDescriptor.LAYOUT_SIGNATURE) {
@@ -133,7 +136,7 @@ public final class NativeBridge {
             SharedZone z = SharedZone.open(zoneBuffer);
             int[] tagBySource = new int[sourceTags.length];
             for (int i = 0; i < sourceTags.length; i++) {
-                tagBySource[i] = sourceTags[i] == null ? -1 : z.internTag(sourceTags[i]);
+                tagBySource[i] = sourceTags[i] == null ? -1 : z.internTag(utf8(sourceTags[i]));
             }
             z.registerWorker(workerId, pid);
             ByteBuffer r = recordBuffer.duplicate().order(ByteOrder.nativeOrder());
@@ -155,6 +158,15 @@ public final class NativeBridge {
             return fail(e.getMessage());
         } catch (Throwable t) {
             return fail(describe(t));
+        }
+    }
+
+    /** A tag's bytes, which nginx -t checked to be UTF-8, as a string; never a lossy decode. */
+    static String utf8(byte[] tag) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(tag)).toString();
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("source tag is not valid UTF-8: " + Arrays.toString(tag), e);
         }
     }
 

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 class NativeBridgeTest {
 
-    private static final String[] TAGS = {"direct", "mg1"};
+    private static final byte[][] TAGS = {utf8("direct"), utf8("mg1")};
     /* the worker pid C passes; any value, the zone only records it */
     private static final long PID = 4242;
 
@@ -36,11 +36,37 @@ class NativeBridgeTest {
         return new String(answer, StandardCharsets.UTF_8);
     }
 
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /* modified UTF-8 (JNI's NewStringUTF) once merged these two flags into one tag */
+    @Test
+    void keepsTagsOutsideTheBasicPlaneApart() throws Exception {
+        ByteBuffer zone = TestZones.buffer(1 << 20);
+        byte[][] tags = {utf8("direct"), utf8("a\uD83C\uDDE8\uD83C\uDDED"), utf8("a\uD83C\uDDE9\uD83C\uDDEA")};
+        assertNull(NativeBridge.start(zone, TestZones.records(256), 256, RecordDescriptor.LAYOUT_SIGNATURE, tags, 0,
+            PID, "1.22.1"));
+        assertEquals(3, zone.getLong(TAGS_USED_OFFSET));
+        SharedZone z = SharedZone.open(zone);
+        assertNotEquals(z.internTag("a\uD83C\uDDE8\uD83C\uDDED"), z.internTag("a\uD83C\uDDE9\uD83C\uDDEA"));
+        assertEquals(3, zone.getLong(TAGS_USED_OFFSET));
+    }
+
+    @Test
+    void refusesATagThatIsNotUtf8() {
+        byte[][] tags = {utf8("direct"), {'a', (byte) 0xff, 'b'}};
+        String err = NativeBridge.start(TestZones.buffer(1 << 20), TestZones.records(256), 256,
+            RecordDescriptor.LAYOUT_SIGNATURE, tags, 0, PID, "1.22.1");
+        assertNotNull(err);
+        assertTrue(err.contains("source tag is not valid UTF-8: [97, -1, 98]"), err);
+    }
+
     @Test
     void hasExactlyTheJniSignaturesOfTheContract() throws Exception {
         Class<?> c = NativeBridge.class;
         assertEquals(String.class, c.getMethod("start", ByteBuffer.class, ByteBuffer.class, int.class, long.class,
-            String[].class, int.class, long.class, String.class).getReturnType());
+            byte[][].class, int.class, long.class, String.class).getReturnType());
         assertEquals(int.class, c.getMethod("drain", int.class).getReturnType());
         assertEquals(int.class, c.getMethod("tick", int.class).getReturnType());
         assertEquals(byte[].class, c.getMethod("scrape", int.class, byte[].class, byte[].class).getReturnType());
