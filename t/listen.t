@@ -159,3 +159,39 @@ one
 --- must_die
 --- error_log
 cannot be combined with "reuseport"
+
+
+
+=== TEST 12: a tag on an address that the port's wildcard socket serves applies to that address
+--- http_config
+    ipng_stats_zone ipng:1m;
+    ipng_stats_flush_interval 100ms;
+--- config
+    listen $TEST_NGINX_SERVER_PORT2;
+    listen 127.0.0.1:$TEST_NGINX_SERVER_PORT2 ipng_source_tag=a;
+    location / { return 200 "tag=$ipng_source_tag\n"; }
+    location /status { ipng_stats; }
+--- shell
+curl -s http://127.0.0.1:$TEST_NGINX_SERVER_PORT2/ > $TEST_NGINX_PREFIX/html/t
+curl -s http://127.0.0.2:$TEST_NGINX_SERVER_PORT2/ >> $TEST_NGINX_PREFIX/html/t
+curl -s http://127.0.0.1:$TEST_NGINX_SERVER_PORT2/ >> $TEST_NGINX_PREFIX/html/t
+test "$(cat $TEST_NGINX_PREFIX/html/t | tr '\n' ' ')" = "tag=a tag=direct tag=a "
+sleep 0.5
+--- request
+GET /status
+--- response_body_like
+nginx_ipng_requests_total\{source_tag="a",vip="127\.0\.0\.1",code="200",\} 2\.0
+nginx_ipng_requests_total\{source_tag="direct",vip="127\.0\.0\.2",code="200",\} 1\.0
+
+
+
+=== TEST 13: device= on an address that the port's wildcard socket serves is refused with a hint
+--- http_config
+    ipng_stats_zone ipng:1m;
+--- config
+    listen $TEST_NGINX_SERVER_PORT2;
+    listen 127.0.0.1:$TEST_NGINX_SERVER_PORT2 device=lo;
+--- must_die
+--- error_log
+is served by the wildcard socket of its port
+put "device=lo" on the wildcard "listen" of the port instead

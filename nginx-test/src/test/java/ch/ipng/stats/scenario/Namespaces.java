@@ -1,7 +1,5 @@
 package ch.ipng.stats.scenario;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 import ch.ipng.stats.nginxtest.TestEnv;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,7 +7,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * A server namespace with two veth links to two client namespaces, made and
@@ -42,13 +39,7 @@ final class Namespaces implements AutoCloseable {
 
     /** Needs root: in CI a missing privilege is a failure, elsewhere the test is skipped. */
     static Namespaces create() throws IOException {
-        boolean root = "0".equals(Traffic.exec(List.of("id", "-u")).trim());
-        if (!root) {
-            if (TestEnv.ci()) {
-                fail("network-namespace tests need root, and CI must run them");
-            }
-            Assumptions.abort("network-namespace tests need root (CI runs them)");
-        }
+        Privileges.requireRoot("network-namespace tests");
         Namespaces ns = new Namespaces(Long.toString(ProcessHandle.current().pid()));
         try {
             ns.up();
