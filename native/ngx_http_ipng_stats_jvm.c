@@ -2,14 +2,15 @@
 /*
  * Copyright (C) IPng Networks GmbH
  *
- * The JVM bridge.  At configuration time (in the master, so "nginx -t"
- * reports it) libjvm and the jar are located and checked readable by the
- * worker user.  In every worker, init_process creates one JVM (never in the
- * master: JVM threads do not survive fork), with -Xrs and every signal
- * blocked while its threads are made, so that nginx keeps its signals.
- * One table of method IDs is resolved once; every upcall goes through one
- * helper that turns a Java failure into an nginx log line.  The JVM is never
- * destroyed: at exit the worker flushes once and leaves.
+ * The JVM of the stats process (_process.c), the only one of an nginx
+ * instance.  At configuration time (in the master, so that "nginx -t"
+ * reports it) libjvm and the jar are located and checked (_jvm_conf.c).
+ * Here the stats process loads libjvm with dlopen() and creates the JVM
+ * with -Xrs and every signal blocked while its threads are made, so that
+ * nginx keeps its signals; Java's drain thread is started by
+ * NativeBridge.start() under the same mask.  The method IDs are resolved
+ * once; every upcall checks for a pending exception.  The JVM is never
+ * destroyed: nginx ends the process with exit().
  *
  * The Java side is ch.ipng.stats.bridge.NativeBridge.
  */
@@ -19,13 +20,14 @@
 
 #include <dlfcn.h>
 #include <signal.h>
+#include <stdarg.h>
 
 
 #define NGX_HTTP_IPNG_STATS_BRIDGE  "ch/ipng/stats/bridge/NativeBridge"
 #define NGX_HTTP_IPNG_STATS_MAX_OPTIONS  64
 
 /*
- * the baseline (12), the class path, the error file, the class data
+ * the baseline (9), the class path, the error file, the class data
  * archive, the user's options
  */
 #if (NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS + 16 > NGX_HTTP_IPNG_STATS_MAX_OPTIONS)
@@ -42,36 +44,26 @@ typedef struct {
     JNIEnv                     *env;
     jclass                      bridge;
     jmethodID                   start;
-    jmethodID                   drain;
-    jmethodID                   tick;
-    jmethodID                   scrape_begin;
-    jmethodID                   scrape_end;
-    jmethodID                   exit;
+    jmethodID                   scrape;
     jmethodID                   last_error;
-    ngx_msec_t                  last_alert;
 } ngx_http_ipng_stats_jvm_t;
 
 
 static ngx_int_t ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
-    ngx_http_ipng_stats_main_conf_t *smcf);
+    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size);
 static ngx_int_t ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
+    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size);
+static jobjectArray ngx_http_ipng_stats_tags(JNIEnv *env,
     ngx_http_ipng_stats_main_conf_t *smcf);
-static ngx_int_t ngx_http_ipng_stats_java_failed(ngx_log_t *log,
+static void ngx_http_ipng_stats_java_error(u_char *reason, size_t size,
     const char *what);
-static void ngx_http_ipng_stats_report(ngx_log_t *log, const char *what);
-static ngx_uint_t ngx_http_ipng_stats_alert_due(void);
-static void ngx_http_ipng_stats_flush_handler(ngx_event_t *ev);
+static void ngx_http_ipng_stats_jvm_failed(u_char *reason, size_t size,
+    const char *fmt, ...);
 static ngx_int_t ngx_http_ipng_stats_jbytes(JNIEnv *env, ngx_str_t *s,
     jbyteArray *out);
 
 
 static ngx_http_ipng_stats_jvm_t  ngx_http_ipng_stats_jvm;
-
-static JNINativeMethod  ngx_http_ipng_stats_natives[] = {
-    { "notifyDone", "(I)V", (void *) ngx_http_ipng_stats_scrape_notify },
-    { "trimNativeHeap", "()V", (void *) ngx_http_ipng_stats_trim_native_heap },
-    { "answerAppend", "([BI)I", (void *) ngx_http_ipng_stats_answer_append }
-};
 
 
 /* also used by the configuration-time check in _jvm_conf.c */
@@ -79,25 +71,9 @@ const char  *ngx_http_ipng_stats_baseline_options[] = {
     "-Xrs",
     "-XX:+UseSerialGC",
     "-Xms8m",
-    "-Xmx48m",
-    "-XX:MaxMetaspaceSize=48m",
-    "-XX:ReservedCodeCacheSize=32m",
-    /*
-     * C1 only: C2 compiled the render code for 30-40 s after every start
-     * (scraped once a second, it warms slowly), in 4 ms scheduler slices
-     * on the worker's core: p99 3.5-4 ms against 1.6 ms with C1 only, and
-     * 11-13 MB more RSS for its arenas and profiles (README, Performance)
-     */
-    "-XX:TieredStopAtLevel=1",
-    /*
-     * the module's own methods compile after a scrape or two instead of
-     * a few hundred: a once-a-second scrape brought them to C1's
-     * thresholds one by one for minutes after every start, each compile
-     * a run of the compiler on the worker's core (10-20 s after start: 50
-     * compiles, 13 of ours, against 25 and 2; README, Performance)
-     */
-    "-XX:CompileCommand=quiet",
-    "-XX:CompileCommand=CompileThresholdScaling,ch.ipng.stats.*::*,0.01",
+    "-Xmx96m",
+    "-XX:MaxMetaspaceSize=64m",
+    "-XX:ReservedCodeCacheSize=48m",
     "-XX:-UsePerfData",
     "-Djava.awt.headless=true",
     "-XX:+DisplayVMOutputToStderr",     /* stderr is nginx's error log */
@@ -105,104 +81,26 @@ const char  *ngx_http_ipng_stats_baseline_options[] = {
 };
 
 
-/* worker start */
+/*
+ * Creates the JVM and starts the Java side: NGX_OK, or NGX_ERROR with the
+ * reason (one line) in "reason".
+ */
 
 ngx_int_t
 ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
-    ngx_http_ipng_stats_main_conf_t *smcf)
+    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size)
 {
-    size_t                         rss;
-    ngx_msec_t                     start;
-    ngx_time_t                    *tp;
-    ngx_uint_t                     crashed, limit;
-    ngx_core_conf_t               *ccf;
-    ngx_http_ipng_stats_sh_t      *sh;
-    ngx_http_ipng_stats_worker_t  *w;
-
-    w = &ngx_http_ipng_stats_worker;
-    sh = smcf->sh;
-
-    w->records = ngx_alloc(NGX_HTTP_IPNG_STATS_BATCH
-                           * sizeof(ngx_http_ipng_stats_record_t),
-                           cycle->log);
-    if (w->records == NULL) {
-        ngx_http_ipng_stats_disable(cycle->log, "out of memory");
+    if (ngx_http_ipng_stats_create_vm(cycle, smcf, reason, size) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    /*
-     * respawn-storm guard: a JVM that crashes the worker while it starts
-     * would have the master respawn workers forever
-     */
-
-    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
-
-    crashed = (ngx_uint_t) (sh->jvm_start_attempts - sh->jvm_start_ok);
-
-    /* up to worker_processes starts may be under way at the same time */
-    limit = ccf->worker_processes;
-
-    if (crashed > limit) {
-        ngx_http_ipng_stats_disable(cycle->log,
-                           "%ui JVM starts did not finish (the JVM ended the "
-                           "workers while starting, see its message in the "
-                           "error log); counting stays off until the next "
-                           "reload or restart", crashed);
-        return NGX_ERROR;
-    }
-
-    (void) ngx_atomic_fetch_add((ngx_atomic_t *) &sh->jvm_start_attempts, 1);
-
-    rss = ngx_http_ipng_stats_rss_kb();
-    ngx_time_update();
-    tp = ngx_timeofday();
-    start = tp->sec * 1000 + tp->msec;
-
-    if (ngx_http_ipng_stats_create_vm(cycle, smcf) != NGX_OK) {
-        (void) ngx_atomic_fetch_add((ngx_atomic_t *) &sh->jvm_start_ok, 1);
-        return NGX_ERROR;
-    }
-
-    (void) ngx_atomic_fetch_add((ngx_atomic_t *) &sh->jvm_start_ok, 1);
-
-    ngx_http_ipng_stats_cheap_syscalls(cycle->log);
-
-    if (ngx_http_ipng_stats_bind(cycle, smcf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_ipng_stats_scrape_init_process(cycle) != NGX_OK) {
-        ngx_http_ipng_stats_disable(cycle->log, "cannot set up the scrape's "
-                                    "completion event (eventfd)");
-        return NGX_ERROR;
-    }
-
-    ngx_http_ipng_stats_lower_jvm_threads(cycle->log);
-
-    ngx_time_update();
-    tp = ngx_timeofday();
-
-    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                  "ipng_stats: JVM started in %M ms, worker RSS +%uz kB",
-                  (ngx_msec_t) (tp->sec * 1000 + tp->msec) - start,
-                  ngx_http_ipng_stats_rss_kb() - rss);
-
-    w->running = 1;
-
-    w->flush_event.handler = ngx_http_ipng_stats_flush_handler;
-    w->flush_event.data = smcf;
-    w->flush_event.log = cycle->log;
-    w->flush_event.cancelable = 1;
-
-    ngx_add_timer(&w->flush_event, smcf->flush_interval);
-
-    return NGX_OK;
+    return ngx_http_ipng_stats_bind(cycle, smcf, reason, size);
 }
 
 
 static ngx_int_t
 ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
-    ngx_http_ipng_stats_main_conf_t *smcf)
+    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size)
 {
     int                                rc;
     void                              *lib;
@@ -219,17 +117,18 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
 
     lib = dlopen((char *) smcf->libjvm.data, RTLD_NOW|RTLD_GLOBAL);
     if (lib == NULL) {
-        ngx_http_ipng_stats_disable(cycle->log, "dlopen(\"%V\") failed: %s",
-                                    &smcf->libjvm, dlerror());
+        ngx_http_ipng_stats_jvm_failed(reason, size,
+                                       "dlopen(\"%V\") failed: %s",
+                                       &smcf->libjvm, dlerror());
         return NGX_ERROR;
     }
 
     create = (ngx_http_ipng_stats_create_vm_pt) dlsym(lib,
                                                       "JNI_CreateJavaVM");
     if (create == NULL) {
-        ngx_http_ipng_stats_disable(cycle->log,
-                                    "\"%V\" has no JNI_CreateJavaVM",
-                                    &smcf->libjvm);
+        ngx_http_ipng_stats_jvm_failed(reason, size,
+                                       "\"%V\" has no JNI_CreateJavaVM",
+                                       &smcf->libjvm);
         return NGX_ERROR;
     }
 
@@ -308,7 +207,7 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
     (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
 
     if (rc != JNI_OK) {
-        ngx_http_ipng_stats_disable(cycle->log,
+        ngx_http_ipng_stats_jvm_failed(reason, size,
                            "JNI_CreateJavaVM(\"%V\") failed with %d (an "
                            "invalid \"ipng_stats_jvm_options\" value, or "
                            "too little memory?)", &smcf->libjvm, rc);
@@ -322,17 +221,14 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
 
 static ngx_int_t
 ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
-    ngx_http_ipng_stats_main_conf_t *smcf)
+    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size)
 {
     jclass                      cls;
-    jstring                     s, err;
+    jstring                     version, err;
+    jobject                     zone, rings;
     sigset_t                    all, saved;
-    jobject                     zone, records;
-    ngx_str_t                  *tag;
     ngx_int_t                   rc;
-    ngx_uint_t                  i;
     const char                 *msg;
-    jbyteArray                  bytes;
     jobjectArray                tags;
     JNIEnv                     *env;
     ngx_http_ipng_stats_jvm_t  *j;
@@ -341,7 +237,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     env = j->env;
 
     if ((*env)->PushLocalFrame(env, 32) != JNI_OK) {
-        ngx_http_ipng_stats_disable(cycle->log, "PushLocalFrame() failed");
+        ngx_http_ipng_stats_java_error(reason, size, "PushLocalFrame");
         return NGX_ERROR;
     }
 
@@ -350,7 +246,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     cls = (*env)->FindClass(env, NGX_HTTP_IPNG_STATS_BRIDGE);
     if (cls == NULL) {
         (*env)->ExceptionClear(env);
-        ngx_http_ipng_stats_disable(cycle->log,
+        ngx_http_ipng_stats_jvm_failed(reason, size,
                            "class " NGX_HTTP_IPNG_STATS_BRIDGE " not found in "
                            "\"%V\"; is it the ipng-stats.jar of this module?",
                            &smcf->classpath);
@@ -358,26 +254,18 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     }
 
     j->bridge = (*env)->NewGlobalRef(env, cls);
-
     j->start = (*env)->GetStaticMethodID(env, cls, "start",
-                   "(Ljava/nio/ByteBuffer;Ljava/nio/ByteBuffer;IJ"
-                   "[[BIJLjava/lang/String;)Ljava/lang/String;");
-    j->drain = (*env)->GetStaticMethodID(env, cls, "drain", "(I)I");
-    j->tick = (*env)->GetStaticMethodID(env, cls, "tick", "(I)I");
-    j->scrape_begin = (*env)->GetStaticMethodID(env, cls, "scrapeBegin",
-                                                "(I[B[B[B)I");
-    j->scrape_end = (*env)->GetStaticMethodID(env, cls, "scrapeEnd", "(I)I");
-    j->exit = (*env)->GetStaticMethodID(env, cls, "exit", "(I)I");
+                   "(Ljava/nio/ByteBuffer;Ljava/nio/ByteBuffer;J[[BJI"
+                   "Ljava/lang/String;)Ljava/lang/String;");
+    j->scrape = (*env)->GetStaticMethodID(env, cls, "scrape", "([B[B[B)[B");
     j->last_error = (*env)->GetStaticMethodID(env, cls, "lastError",
                                               "()Ljava/lang/String;");
 
-    if (j->bridge == NULL || j->start == NULL || j->drain == NULL
-        || j->tick == NULL || j->scrape_begin == NULL
-        || j->scrape_end == NULL
-        || j->exit == NULL || j->last_error == NULL)
+    if (j->bridge == NULL || j->start == NULL || j->scrape == NULL
+        || j->last_error == NULL)
     {
         (*env)->ExceptionClear(env);
-        ngx_http_ipng_stats_disable(cycle->log,
+        ngx_http_ipng_stats_jvm_failed(reason, size,
                            "\"%V\" does not match this module: "
                            NGX_HTTP_IPNG_STATS_BRIDGE " lacks a method this "
                            "module calls", &smcf->classpath);
@@ -386,63 +274,18 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
 
     zone = (*env)->NewDirectByteBuffer(env, smcf->sh,
                                        (jlong) smcf->sh->zone_length);
-    records = (*env)->NewDirectByteBuffer(env,
-                                      ngx_http_ipng_stats_worker.records,
-                                      NGX_HTTP_IPNG_STATS_BATCH
-                                      * sizeof(ngx_http_ipng_stats_record_t));
-    cls = (*env)->FindClass(env, "[B");
+    rings = (*env)->NewDirectByteBuffer(env, smcf->rings,
+                                        (jlong) smcf->rings->zone_length);
+    tags = ngx_http_ipng_stats_tags(env, smcf);
+    version = (*env)->NewStringUTF(env, NGINX_VERSION);
 
-    if (zone == NULL || records == NULL || cls == NULL) {
-        ngx_http_ipng_stats_java_failed(cycle->log, "NewDirectByteBuffer");
+    if (zone == NULL || rings == NULL || tags == NULL || version == NULL) {
+        ngx_http_ipng_stats_java_error(reason, size, "NewDirectByteBuffer");
         goto done;
-    }
-
-    tags = (*env)->NewObjectArray(env, smcf->tags.nelts, cls, NULL);
-    if (tags == NULL) {
-        ngx_http_ipng_stats_java_failed(cycle->log, "NewObjectArray");
-        goto done;
-    }
-
-    tag = smcf->tags.elts;
-
-    /* as bytes: Java decodes them as UTF-8, which nginx -t checked */
-
-    for (i = 0; i < smcf->tags.nelts; i++) {
-        bytes = (*env)->NewByteArray(env, tag[i].len);
-        if (bytes == NULL) {
-            ngx_http_ipng_stats_java_failed(cycle->log, "NewByteArray");
-            goto done;
-        }
-
-        (*env)->SetByteArrayRegion(env, bytes, 0, tag[i].len,
-                                   (jbyte *) tag[i].data);
-        (*env)->SetObjectArrayElement(env, tags, i, bytes);
-        (*env)->DeleteLocalRef(env, bytes);
     }
 
     /*
-     * the render thread's calls: its completion, which only writes to an
-     * eventfd, and the periodic malloc_trim
-     */
-
-    if ((*env)->RegisterNatives(env, j->bridge, ngx_http_ipng_stats_natives,
-                                sizeof(ngx_http_ipng_stats_natives)
-                                / sizeof(JNINativeMethod))
-        != JNI_OK)
-    {
-        (*env)->ExceptionClear(env);
-        ngx_http_ipng_stats_disable(cycle->log,
-                           "\"%V\" does not match this module: "
-                           NGX_HTTP_IPNG_STATS_BRIDGE " has no native "
-                           "notifyDone(int) or trimNativeHeap()",
-                           &smcf->classpath);
-        goto done;
-    }
-
-    s = (*env)->NewStringUTF(env, NGINX_VERSION);
-
-    /*
-     * start() starts Java's render thread, which inherits this thread's
+     * start() starts Java's drain thread, which inherits this thread's
      * signal mask: block every signal so that nginx's stay on this thread
      */
 
@@ -450,23 +293,24 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     (void) pthread_sigmask(SIG_BLOCK, &all, &saved);
 
     err = (*env)->CallStaticObjectMethod(env, j->bridge, j->start, zone,
-                                         records,
-                                         (jint) NGX_HTTP_IPNG_STATS_BATCH,
+                                         rings,
                                          (jlong)
                                          NGX_HTTP_IPNG_STATS_LAYOUT_SIGNATURE,
-                                         tags, (jint) ngx_worker,
-                                         (jlong) ngx_pid, s);
+                                         tags, (jlong) ngx_pid,
+                                         (jint) NGX_HTTP_IPNG_STATS_POLL_MS,
+                                         version);
 
     (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
 
-    if (ngx_http_ipng_stats_java_failed(cycle->log, "NativeBridge.start")) {
+    if ((*env)->ExceptionCheck(env)) {
+        ngx_http_ipng_stats_java_error(reason, size, "NativeBridge.start");
         goto done;
     }
 
     if (err != NULL) {
         msg = (*env)->GetStringUTFChars(env, err, NULL);
-        ngx_http_ipng_stats_disable(cycle->log, "%s",
-                                    msg ? msg : "start failed");
+        ngx_http_ipng_stats_jvm_failed(reason, size, "%s",
+                                       msg ? msg : "start failed");
         if (msg) {
             (*env)->ReleaseStringUTFChars(env, err, msg);
         }
@@ -484,175 +328,116 @@ done:
 }
 
 
-/*
- * A pending exception (the bridge catches every Throwable, so only
- * JVM-level failures get here) or an error code becomes one alert,
- * at most one every 10 seconds.
- */
+/* the source tags as UTF-8 bytes (nginx -t checked them), id = index */
 
-static ngx_int_t
-ngx_http_ipng_stats_java_failed(ngx_log_t *log, const char *what)
+static jobjectArray
+ngx_http_ipng_stats_tags(JNIEnv *env, ngx_http_ipng_stats_main_conf_t *smcf)
 {
-    JNIEnv  *env;
+    jclass         cls;
+    ngx_str_t     *tag;
+    ngx_uint_t     i;
+    jbyteArray     bytes;
+    jobjectArray   tags;
 
-    env = ngx_http_ipng_stats_jvm.env;
-
-    if (!(*env)->ExceptionCheck(env)) {
-        return 0;
+    cls = (*env)->FindClass(env, "[B");
+    if (cls == NULL) {
+        return NULL;
     }
 
-    (*env)->ExceptionClear(env);
-
-    if (ngx_http_ipng_stats_alert_due()) {
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "ipng_stats: Java exception in %s", what);
+    tags = (*env)->NewObjectArray(env, smcf->tags.nelts, cls, NULL);
+    if (tags == NULL) {
+        return NULL;
     }
 
-    return 1;
+    tag = smcf->tags.elts;
+
+    for (i = 0; i < smcf->tags.nelts; i++) {
+        bytes = (*env)->NewByteArray(env, tag[i].len);
+        if (bytes == NULL) {
+            return NULL;
+        }
+
+        (*env)->SetByteArrayRegion(env, bytes, 0, tag[i].len,
+                                   (jbyte *) tag[i].data);
+        (*env)->SetObjectArrayElement(env, tags, i, bytes);
+        (*env)->DeleteLocalRef(env, bytes);
+    }
+
+    return tags;
 }
 
 
-/* at most one alert every 10 seconds */
+/*
+ * One scrape, on the stats process's event loop: Java drains every ring
+ * and renders.  "answer" gets "<content-type>[\t<encoding>]\n<body>" in
+ * memory from ngx_alloc(), which the caller frees; NGX_ERROR with the
+ * reason otherwise.
+ */
 
-static ngx_uint_t
-ngx_http_ipng_stats_alert_due(void)
+ngx_int_t
+ngx_http_ipng_stats_jvm_scrape(ngx_log_t *log, ngx_str_t *args,
+    ngx_str_t *accept, ngx_str_t *accept_encoding, ngx_str_t *answer,
+    u_char *reason, size_t size)
 {
+    jsize                       len;
+    JNIEnv                     *env;
+    ngx_int_t                   rc;
+    jbyteArray                  a, h, e, out;
     ngx_http_ipng_stats_jvm_t  *j;
 
     j = &ngx_http_ipng_stats_jvm;
-
-    if (j->last_alert != 0 && ngx_current_msec - j->last_alert < 10000) {
-        return 0;
-    }
-
-    j->last_alert = ngx_current_msec;
-
-    return 1;
-}
-
-
-static void
-ngx_http_ipng_stats_report(ngx_log_t *log, const char *what)
-{
-    jstring      err;
-    JNIEnv      *env;
-    const char  *msg;
-
-    env = ngx_http_ipng_stats_jvm.env;
-
-    if (!ngx_http_ipng_stats_alert_due()) {
-        return;
-    }
-
-    err = (*env)->CallStaticObjectMethod(env, ngx_http_ipng_stats_jvm.bridge,
-                                         ngx_http_ipng_stats_jvm.last_error);
-
-    if ((*env)->ExceptionCheck(env) || err == NULL) {
-        (*env)->ExceptionClear(env);
-        ngx_log_error(NGX_LOG_ALERT, log, 0, "ipng_stats: %s failed", what);
-        return;
-    }
-
-    msg = (*env)->GetStringUTFChars(env, err, NULL);
-
-    ngx_log_error(NGX_LOG_ALERT, log, 0, "ipng_stats: %s failed: %s",
-                  what, msg ? msg : "(no message)");
-
-    if (msg) {
-        (*env)->ReleaseStringUTFChars(env, err, msg);
-    }
-
-    (*env)->DeleteLocalRef(env, err);
-}
-
-
-/* upcalls */
-
-ngx_int_t
-ngx_http_ipng_stats_jvm_drain(ngx_log_t *log, ngx_uint_t tick)
-{
-    jint                           rc;
-    JNIEnv                        *env;
-    ngx_http_ipng_stats_jvm_t     *j;
-    ngx_http_ipng_stats_worker_t  *w;
-
-    w = &ngx_http_ipng_stats_worker;
-    j = &ngx_http_ipng_stats_jvm;
     env = j->env;
 
-    rc = (*env)->CallStaticIntMethod(env, j->bridge,
-                                     tick ? j->tick : j->drain,
-                                     (jint) w->nrecords);
-    w->nrecords = 0;
-
-    if (ngx_http_ipng_stats_java_failed(log, tick ? "tick" : "drain")) {
+    if (env == NULL || j->scrape == NULL) {
+        ngx_http_ipng_stats_jvm_failed(reason, size, "the JVM is not running");
         return NGX_ERROR;
     }
-
-    if (rc != 0) {
-        ngx_http_ipng_stats_report(log, tick ? "tick" : "drain");
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * Scrape, first half, on the event loop: hand this worker's batch to Java,
- * which drains and flushes it, and start the rendering on Java's render
- * thread.  Returns the ticket ngx_http_ipng_stats_scrape_done() will see.
- */
-
-ngx_int_t
-ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r, ngx_str_t *accept,
-    ngx_str_t *accept_encoding)
-{
-    jint                           ticket;
-    JNIEnv                        *env;
-    jbyteArray                     args, hdr, enc;
-    ngx_http_ipng_stats_jvm_t     *j;
-    ngx_http_ipng_stats_worker_t  *w;
-
-    w = &ngx_http_ipng_stats_worker;
-    j = &ngx_http_ipng_stats_jvm;
-    env = j->env;
 
     if ((*env)->PushLocalFrame(env, 8) != JNI_OK) {
-        (*env)->ExceptionClear(env);
+        ngx_http_ipng_stats_java_error(reason, size, "PushLocalFrame");
         return NGX_ERROR;
     }
 
-    ticket = -1;
+    rc = NGX_ERROR;
 
-    /* no rendering is under way: a new answer begins */
-    ngx_http_ipng_stats_answer_drop();
-
-    if (ngx_http_ipng_stats_jbytes(env, &r->args, &args) != NGX_OK
-        || ngx_http_ipng_stats_jbytes(env, accept, &hdr) != NGX_OK
-        || ngx_http_ipng_stats_jbytes(env, accept_encoding, &enc) != NGX_OK)
+    if (ngx_http_ipng_stats_jbytes(env, args, &a) != NGX_OK
+        || ngx_http_ipng_stats_jbytes(env, accept, &h) != NGX_OK
+        || ngx_http_ipng_stats_jbytes(env, accept_encoding, &e) != NGX_OK)
     {
+        ngx_http_ipng_stats_java_error(reason, size, "NewByteArray");
         goto done;
     }
 
-    ticket = (*env)->CallStaticIntMethod(env, j->bridge, j->scrape_begin,
-                                         (jint) w->nrecords, args, hdr, enc);
-    w->nrecords = 0;
+    out = (*env)->CallStaticObjectMethod(env, j->bridge, j->scrape, a, h, e);
+
+    if ((*env)->ExceptionCheck(env)) {
+        ngx_http_ipng_stats_java_error(reason, size, "NativeBridge.scrape");
+        goto done;
+    }
+
+    if (out == NULL) {
+        ngx_http_ipng_stats_java_error(reason, size, "the scrape");
+        goto done;
+    }
+
+    len = (*env)->GetArrayLength(env, out);
+
+    answer->data = ngx_alloc(len, log);
+    if (answer->data == NULL) {
+        ngx_http_ipng_stats_jvm_failed(reason, size, "out of memory");
+        goto done;
+    }
+
+    answer->len = len;
+    (*env)->GetByteArrayRegion(env, out, 0, len, (jbyte *) answer->data);
+
+    rc = NGX_OK;
 
 done:
 
-    /* a pending exception (here or from the arrays above), or Java's error */
-
-    if (ngx_http_ipng_stats_java_failed(r->connection->log, "scrape")) {
-        ticket = -1;
-
-    } else if (ticket <= 0) {
-        ngx_http_ipng_stats_report(r->connection->log, "scrape");
-    }
-
     (void) (*env)->PopLocalFrame(env, NULL);
 
-    return ticket > 0 ? ticket : NGX_ERROR;
+    return rc;
 }
 
 
@@ -679,108 +464,61 @@ ngx_http_ipng_stats_jbytes(JNIEnv *env, ngx_str_t *s, jbyteArray *out)
 
 
 /*
- * second half, on the event loop again: "content-type\n" + body, or
- * "content-type\tgzip\n" + the body compressed
+ * A failed upcall: a pending exception (the bridge catches every
+ * Throwable, so only JVM-level failures throw) or NativeBridge.lastError()
+ * becomes the reason.
  */
 
-ngx_int_t
-ngx_http_ipng_stats_jvm_scrape_end(ngx_http_request_t *r, ngx_int_t ticket,
-    ngx_str_t *content_type, ngx_str_t *content_encoding, ngx_str_t *body)
+static void
+ngx_http_ipng_stats_java_error(u_char *reason, size_t size, const char *what)
 {
-    jint                        len;
-    u_char                     *nl, *tab;
+    jstring                     err;
     JNIEnv                     *env;
-    ngx_str_t                   answer;
+    const char                 *msg;
     ngx_http_ipng_stats_jvm_t  *j;
 
     j = &ngx_http_ipng_stats_jvm;
     env = j->env;
 
-    len = (*env)->CallStaticIntMethod(env, j->bridge, j->scrape_end,
-                                      (jint) ticket);
-
-    if (ngx_http_ipng_stats_java_failed(r->connection->log, "scrape")) {
-        ngx_http_ipng_stats_answer_drop();
-        return NGX_ERROR;
-    }
-
-    if (len < 0) {
-        ngx_http_ipng_stats_report(r->connection->log, "scrape");
-        ngx_http_ipng_stats_answer_drop();
-        return NGX_ERROR;
-    }
-
-    /* the render thread handed the answer to ngx_http_ipng_stats_answer.c */
-
-    if (ngx_http_ipng_stats_answer_take(r, (size_t) len, &answer) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    nl = ngx_strlchr(answer.data, answer.data + answer.len, '\n');
-    if (nl == NULL) {
-        return NGX_ERROR;
-    }
-
-    tab = ngx_strlchr(answer.data, nl, '\t');
-
-    content_type->data = answer.data;
-    content_type->len = (tab ? tab : nl) - answer.data;
-    content_encoding->data = tab ? tab + 1 : NULL;
-    content_encoding->len = tab ? nl - (tab + 1) : 0;
-    body->data = nl + 1;
-    body->len = answer.data + answer.len - (nl + 1);
-
-    return NGX_OK;
-}
-
-
-void
-ngx_http_ipng_stats_jvm_exit(ngx_log_t *log)
-{
-    jint                           rc;
-    JNIEnv                        *env;
-    ngx_http_ipng_stats_jvm_t     *j;
-    ngx_http_ipng_stats_worker_t  *w;
-
-    w = &ngx_http_ipng_stats_worker;
-    j = &ngx_http_ipng_stats_jvm;
-
-    if (!w->running) {
+    if ((*env)->ExceptionCheck(env)) {
+        (*env)->ExceptionClear(env);
+        ngx_http_ipng_stats_jvm_failed(reason, size, "Java exception in %s",
+                                       what);
         return;
     }
 
-    /* the last flush; DestroyJavaVM would wait for every thread: never */
+    err = j->last_error
+          ? (*env)->CallStaticObjectMethod(env, j->bridge, j->last_error)
+          : NULL;
 
-    env = j->env;
-
-    rc = (*env)->CallStaticIntMethod(env, j->bridge, j->exit,
-                                     (jint) w->nrecords);
-    w->nrecords = 0;
-    w->running = 0;
-
-    if (ngx_http_ipng_stats_java_failed(log, "exit")) {
+    if ((*env)->ExceptionCheck(env) || err == NULL) {
+        (*env)->ExceptionClear(env);
+        ngx_http_ipng_stats_jvm_failed(reason, size, "%s failed", what);
         return;
     }
 
-    if (rc != 0) {
-        j->last_alert = 0;
-        ngx_http_ipng_stats_report(log, "exit");
+    msg = (*env)->GetStringUTFChars(env, err, NULL);
+    ngx_http_ipng_stats_jvm_failed(reason, size, "%s failed: %s", what,
+                                   msg ? msg : "(no message)");
+
+    if (msg) {
+        (*env)->ReleaseStringUTFChars(env, err, msg);
     }
+
+    (*env)->DeleteLocalRef(env, err);
 }
 
 
 static void
-ngx_http_ipng_stats_flush_handler(ngx_event_t *ev)
+ngx_http_ipng_stats_jvm_failed(u_char *reason, size_t size, const char *fmt,
+    ...)
 {
-    ngx_http_ipng_stats_main_conf_t  *smcf;
+    u_char   *p;
+    va_list   args;
 
-    smcf = ev->data;
+    va_start(args, fmt);
+    p = ngx_vslprintf(reason, reason + size - 1, fmt, args);
+    va_end(args);
 
-    if (ngx_http_ipng_stats_worker.running) {
-        (void) ngx_http_ipng_stats_jvm_drain(ev->log, 1);
-    }
-
-    if (!ngx_exiting) {
-        ngx_add_timer(ev, smcf->flush_interval);
-    }
+    *p = '\0';
 }

@@ -110,7 +110,7 @@ ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    /* the workers load the JVM after setuid(): check as that user */
+    /* the stats process loads the JVM after setuid(): check as that user */
 
     ngx_http_ipng_stats_worker_user(cf, &user);
 
@@ -317,15 +317,15 @@ ngx_http_ipng_stats_cds_archive(ngx_conf_t *cf,
 
 
 /*
- * Start the workers' JVM once, with their options, in a child process:
+ * Start the stats process's JVM once, with its options, in a child process:
  * "java <options> -cp <jar> ch.ipng.stats.bridge.Check <layouts>".  A bad
  * option or a jar of another build fails "nginx -t" here instead of
- * turning counting off in every worker.  With a class data archive, first
- * with it, -Xshare:on and its checksums verified (which fails when the
- * archive belongs to another JVM build or jar, or is damaged); the
- * workers get the archive only if that passed, as a JVM that cannot use
- * the archive it is given starts without any.  Skipped
- * (with a notice) when the JVM home has no bin/java.
+ * turning counting off in the stats process.  With a class data archive,
+ * first with it, -Xshare:on and its checksums verified (which fails when
+ * the archive belongs to another JVM build or jar, or is damaged); the
+ * stats process gets the archive only if that passed, as a JVM that cannot
+ * use the archive it is given starts without any.  Skipped (with a notice)
+ * when the JVM home has no bin/java.
  */
 
 static char *
@@ -367,7 +367,7 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
 
         ngx_conf_log_error(NGX_LOG_NOTICE, cf, 0,
                            "ipng_stats: no bin/java next to \"%V\", the JVM "
-                           "options are checked in the workers only%s",
+                           "options are checked in the stats process only%s",
                            &smcf->libjvm,
                            archive ? ", and the class data archive is not "
                                      "used" : "");
@@ -394,7 +394,7 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
                                "ipng_stats: the class data archive \"%s\" "
                                "does not fit this JVM and jar, or is damaged "
                                "(%s said: %s); "
-                               "the workers start without it, some 30 ms "
+                               "the stats process starts without it, 30 ms "
                                "slower; make it again with "
                                "\"cds-archive %s\" (in scripts/ of the "
                                "source, /usr/share/" NGX_HTTP_IPNG_STATS_PKG
@@ -406,7 +406,7 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
     }
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "ipng_stats: the workers' JVM would not start "
+                       "ipng_stats: the stats process's JVM would not start "
                        "(\"%s ... %s\" said: %s); check "
                        "\"ipng_stats_jvm_options\", \"ipng_stats_jvm\" and "
                        "\"ipng_stats_classpath\"", java,
@@ -419,7 +419,7 @@ ngx_http_ipng_stats_jvm_try(ngx_conf_t *cf,
 /*
  * One run of the check: "java <baseline> [smcf->cds_option]
  * <ipng_stats_jvm_options> [-Xshare:on -XX:+VerifySharedSpaces] -cp <jar>
- * Check <layouts>", in the order the workers get them.  What it printed
+ * Check <layouts>", in the order the stats process gets them.  What it printed
  * goes to out, on one line, "nothing" if it printed nothing.
  */
 
@@ -459,7 +459,7 @@ ngx_http_ipng_stats_check_run(ngx_conf_t *cf,
     }
 
     if (archive) {
-        /* and its checksums: the workers map it without (start time) */
+        /* and its checksums: the stats process maps it without them */
         argv[n++] = "-Xshare:on";
         argv[n++] = "-XX:+VerifySharedSpaces";
     }
@@ -538,7 +538,7 @@ ngx_http_ipng_stats_run(ngx_conf_t *cf, ngx_http_ipng_stats_user_t *user,
         (void) dup2(fds[1], STDOUT_FILENO);
         (void) dup2(fds[1], STDERR_FILENO);
 
-        /* as the workers will: the worker user, never root */
+        /* as the stats process will: the worker user, never root */
 
         if (user->drop
             && (setgroups(user->ngroups, user->groups) == -1

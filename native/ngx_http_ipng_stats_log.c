@@ -2,16 +2,13 @@
 /*
  * Copyright (C) IPng Networks GmbH
  *
- * The log phase: one fixed-layout record per request appended to the
- * worker's batch.  No allocation, no lock, no system call and no JNI call
- * per request; Java drains the batch when it is full, on the flush timer,
- * before a scrape and at exit.
+ * The log phase: one fixed-layout record per request, written straight
+ * into the worker's ring in shared memory (_ring.c).  No allocation, no
+ * lock, no system call per request; the stats process drains the rings.
  */
 
 
 #include "ngx_http_ipng_stats_module.h"
-
-#include <stdarg.h>
 
 
 static void ngx_http_ipng_stats_set_addr(ngx_http_ipng_stats_record_t *rec,
@@ -28,12 +25,9 @@ ngx_http_ipng_stats_log_handler(ngx_http_request_t *r)
     ngx_msec_int_t                   ms;
     ngx_http_upstream_state_t       *state;
     ngx_http_ipng_stats_record_t    *rec;
-    ngx_http_ipng_stats_worker_t    *w;
     ngx_http_ipng_stats_loc_conf_t  *lcf;
 
-    w = &ngx_http_ipng_stats_worker;
-
-    if (!w->running || r != r->main) {
+    if (r != r->main) {
         return NGX_OK;
     }
 
@@ -43,8 +37,13 @@ ngx_http_ipng_stats_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    rec = ngx_http_ipng_stats_ring_next();
+
+    if (rec == NULL) {
+        return NGX_OK;              /* counted as dropped */
+    }
+
     c = r->connection;
-    rec = &w->records[w->nrecords];
 
     rec->bytes_in = r->request_length;
     rec->bytes_out = c->sent;
@@ -105,13 +104,7 @@ ngx_http_ipng_stats_log_handler(ngx_http_request_t *r)
         rec->family = 0;
     }
 
-    if (++w->nrecords == NGX_HTTP_IPNG_STATS_BATCH) {
-        (void) ngx_http_ipng_stats_jvm_drain(c->log, 0);
-
-    } else if (ngx_exiting) {
-        /* the flush timer is gone while the worker drains: flush here */
-        (void) ngx_http_ipng_stats_jvm_drain(c->log, 1);
-    }
+    ngx_http_ipng_stats_ring_publish();
 
     return NGX_OK;
 }
@@ -158,28 +151,4 @@ ngx_http_ipng_stats_set_addr(ngx_http_ipng_stats_record_t *rec,
         rec->family = 0;
         break;
     }
-}
-
-
-void
-ngx_http_ipng_stats_disable(ngx_log_t *log, const char *fmt, ...)
-{
-    u_char                        *p;
-    va_list                        args;
-    ngx_http_ipng_stats_worker_t  *w;
-
-    w = &ngx_http_ipng_stats_worker;
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(w->reason, w->reason + sizeof(w->reason) - 1, fmt,
-                      args);
-    va_end(args);
-
-    *p = '\0';
-
-    w->running = 0;
-
-    ngx_log_error(NGX_LOG_ALERT, log, 0,
-                  "ipng_stats: counting is off in this worker: %s",
-                  w->reason);
 }

@@ -2,10 +2,10 @@
 /*
  * Copyright (C) IPng Networks GmbH
  *
- * ngx_http_ipng_stats_module: the module, its directives and the worker
- * life cycle.  The work is done elsewhere: the zone in _zone.c, the embedded
- * JVM in _jvm.c, the log phase in _log.c and the scrape location in
- * _scrape.c.
+ * ngx_http_ipng_stats_module: the module, its directives and the process
+ * life cycle.  The work is done elsewhere: the zones in _zone.c, the
+ * workers' rings in _ring.c and the log phase in _log.c, the stats process
+ * and its JVM in _process.c and _jvm.c, the scrape location in _scrape.c.
  */
 
 
@@ -130,6 +130,13 @@ static ngx_command_t  ngx_http_ipng_stats_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ipng_stats_path"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ipng_stats_main_conf_t, path),
+      NULL },
+
     { ngx_string("ipng_stats_cds_archive"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -187,9 +194,6 @@ ngx_module_t  ngx_http_ipng_stats_module = {
 };
 
 
-ngx_http_ipng_stats_worker_t  ngx_http_ipng_stats_worker;
-
-
 static ngx_int_t
 ngx_http_ipng_stats_preconf(ngx_conf_t *cf)
 {
@@ -231,7 +235,7 @@ ngx_http_ipng_stats_init(ngx_conf_t *cf)
 
     *h = ngx_http_ipng_stats_log_handler;
 
-    return NGX_OK;
+    return ngx_http_ipng_stats_process_conf(cf, smcf);
 }
 
 
@@ -302,6 +306,7 @@ ngx_http_ipng_stats_init_main_conf(ngx_conf_t *cf, void *conf)
         || smcf->default_source.data
         || smcf->jvm.data
         || smcf->classpath.data
+        || smcf->path.data
         || smcf->cds_archive.data)
     {
         smcf->used = 1;
@@ -492,6 +497,13 @@ ngx_http_ipng_stats(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf->handler = ngx_http_ipng_stats_scrape_handler;
+
+    lcf->upstream = ngx_pcalloc(cf->pool, sizeof(ngx_http_upstream_conf_t));
+    if (lcf->upstream == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_http_ipng_stats_scrape_conf(lcf->upstream);
 
     lcf->scrape = 1;
     lcf->clcf = clcf;
@@ -772,6 +784,8 @@ ngx_http_ipng_stats_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_ipng_stats_main_conf_t  *smcf;
 
+    /* the stats process starts when nginx calls its path's manager */
+
     if (ngx_process != NGX_PROCESS_WORKER
         && ngx_process != NGX_PROCESS_SINGLE)
     {
@@ -789,13 +803,14 @@ ngx_http_ipng_stats_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    /* the logtail does not need the JVM */
-
     (void) ngx_http_ipng_stats_logtail_init_process(cycle, smcf);
 
-    /* fail open: whatever happens, the worker serves traffic */
+    ngx_http_ipng_stats_ring_claim(cycle, smcf);
 
-    (void) ngx_http_ipng_stats_jvm_start(cycle, smcf);
+    if (ngx_process == NGX_PROCESS_SINGLE) {
+        /* "master_process off": no helper process, this one drains */
+        (void) ngx_http_ipng_stats_process_init(cycle, smcf);
+    }
 
     return NGX_OK;
 }
@@ -806,8 +821,7 @@ ngx_http_ipng_stats_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_ipng_stats_main_conf_t  *smcf;
 
-    ngx_http_ipng_stats_scrape_exit_process();
-    ngx_http_ipng_stats_jvm_exit(cycle->log);
+    ngx_http_ipng_stats_ring_close();
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_ipng_stats_module);

@@ -2,11 +2,12 @@
 /*
  * Copyright (C) IPng Networks GmbH
  *
- * Shared declarations of ngx_http_ipng_stats_module.  The record and the
- * zone header are the C view of layouts documented once, as ASCII diagrams,
- * in the Javadoc of ch.ipng.stats.layout.RecordDescriptor and
- * ch.ipng.stats.layout.ZoneDescriptor; every offset is pinned below with
- * _Static_assert and compared with the jar at worker start.
+ * Shared declarations of ngx_http_ipng_stats_module.  The record, the
+ * counters zone header and the rings zone are the C view of layouts
+ * documented once, as ASCII diagrams, in the Javadoc of
+ * ch.ipng.stats.layout.RecordDescriptor, ZoneDescriptor and RingDescriptor;
+ * every offset is pinned below with _Static_assert, and the stats process
+ * compares them with the jar's when it starts the JVM.
  */
 
 
@@ -29,15 +30,18 @@
 #define NGX_HTTP_IPNG_STATS_TAG_TEXT      (4 * NGX_HTTP_IPNG_STATS_MAX_TAG_LEN \
                                            + 8)
 #define NGX_HTTP_IPNG_STATS_MAX_TAGS      255
-/* ipng_stats_jvm_options: fits the worker's and nginx -t's option arrays */
+/* ipng_stats_jvm_options: fits the stats process's and nginx -t's arrays */
 #define NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS  40
+
 /*
- * records per JNI upcall (64 KB): each upcall finds Java's code and tables
- * cold after a thousand requests' worth of nginx and kernel work, some 10-20
- * us; 1024 instead of 256 records measured 0.4-0.8 % less worker CPU per
- * request, side by side (bench/ab.sh, docs/performance.md, 2026-12-02)
+ * A worker's ring holds this many records (512 KB); the stats process
+ * drains every ring every NGX_HTTP_IPNG_STATS_POLL_MS, so a worker may log
+ * some 800,000 requests a second before its ring fills and it counts drops.
  */
-#define NGX_HTTP_IPNG_STATS_BATCH         1024
+#define NGX_HTTP_IPNG_STATS_RING_CAPACITY  8192
+#define NGX_HTTP_IPNG_STATS_POLL_MS        10
+/* the stats process's undo journal (ch.ipng.stats.drain.Journal) */
+#define NGX_HTTP_IPNG_STATS_JOURNAL        (1024 * 1024)
 
 #ifndef NGX_HTTP_IPNG_STATS_JAR
 #define NGX_HTTP_IPNG_STATS_JAR           "/usr/share/java/ipng-stats.jar"
@@ -90,7 +94,7 @@ _Static_assert(offsetof(ngx_http_ipng_stats_record_t, reserved) == 56, "");
 /* the zone header, written by the master (ZoneDescriptor, first 512 bytes) */
 
 #define NGX_HTTP_IPNG_STATS_MAGIC           0x54415453474E5049ULL
-#define NGX_HTTP_IPNG_STATS_LAYOUT_VERSION  1
+#define NGX_HTTP_IPNG_STATS_LAYOUT_VERSION  2
 #define NGX_HTTP_IPNG_STATS_HEADER_LENGTH   512
 
 typedef struct {
@@ -124,9 +128,75 @@ _Static_assert(offsetof(ngx_http_ipng_stats_sh_t, shm_size) == 304, "");
 #define NGX_HTTP_IPNG_STATS_MIN_ZONE        (128 * 1024)
 
 
+/*
+ * The rings zone (RingDescriptor): a header written by the master, one
+ * ring per live worker (single producer: that worker; single consumer at a
+ * time: the stats process holding LOCK), then Java's undo journal.
+ */
+
+#define NGX_HTTP_IPNG_STATS_RINGS_MAGIC     0x474E4952474E5049ULL
+#define NGX_HTTP_IPNG_STATS_RINGS_VERSION   1
+
+typedef struct {
+    uint64_t                    magic;
+    uint32_t                    layout_version;
+    uint32_t                    header_length;
+    uint32_t                    ring_count;
+    uint32_t                    ring_capacity;    /* records, power of two */
+    uint32_t                    record_length;
+    uint32_t                    ring_header_length;
+    uint64_t                    zone_length;
+    uint64_t                    journal_offset;
+    uint64_t                    journal_length;
+    uint64_t                    no_ring_drops;    /* workers without a ring */
+    uint64_t                    lock;             /* Java's */
+    u_char                      reserved[184];
+} ngx_http_ipng_stats_rings_sh_t;
+
+_Static_assert(sizeof(ngx_http_ipng_stats_rings_sh_t) == 256, "rings header");
+_Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, ring_count) == 16, "");
+_Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, zone_length) == 32,
+               "");
+_Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, journal_offset) == 40,
+               "");
+_Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, no_ring_drops) == 56,
+               "");
+_Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, lock) == 64, "");
+
+/* one ring's header; its records follow it */
+
+typedef struct {
+    uint64_t                    owner_pid;        /* 0: free */
+    uint32_t                    worker;           /* ngx_worker of the owner */
+    uint32_t                    reserved0;
+    uint64_t                    closed;           /* the owner exited */
+    u_char                      pad0[40];
+    uint64_t                    head;             /* producer's cache line */
+    uint64_t                    dropped;
+    u_char                      pad1[48];
+    uint64_t                    tail;             /* consumer's cache line */
+    uint64_t                    dropped_seen;
+    u_char                      pad2[112];
+} ngx_http_ipng_stats_ring_t;
+
+_Static_assert(sizeof(ngx_http_ipng_stats_ring_t) == 256, "ring header");
+_Static_assert(offsetof(ngx_http_ipng_stats_ring_t, worker) == 8, "");
+_Static_assert(offsetof(ngx_http_ipng_stats_ring_t, closed) == 16, "");
+_Static_assert(offsetof(ngx_http_ipng_stats_ring_t, head) == 64, "");
+_Static_assert(offsetof(ngx_http_ipng_stats_ring_t, dropped) == 72, "");
+_Static_assert(offsetof(ngx_http_ipng_stats_ring_t, tail) == 128, "");
+_Static_assert(offsetof(ngx_http_ipng_stats_ring_t, dropped_seen) == 136, "");
+
+#define NGX_HTTP_IPNG_STATS_RING_LENGTH                                       \
+    (sizeof(ngx_http_ipng_stats_ring_t)                                       \
+     + NGX_HTTP_IPNG_STATS_RING_CAPACITY * sizeof(ngx_http_ipng_stats_record_t))
+
+
 typedef struct {
     ngx_flag_t                  enable;
     ngx_flag_t                  scrape;
+    ngx_http_upstream_conf_t   *upstream;         /* the scrape's, to the
+                                                     stats process */
     ngx_http_core_loc_conf_t   *clcf;             /* of the scrape location */
     u_char                     *file;             /* where "ipng_stats;" is */
     ngx_uint_t                  line;
@@ -155,7 +225,11 @@ typedef struct {
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
     ngx_http_ipng_stats_sh_t   *sh;               /* our region of the zone */
-    ngx_msec_t                  flush_interval;
+    ngx_shm_zone_t             *rings_zone;
+    ngx_http_ipng_stats_rings_sh_t  *rings;
+    ngx_str_t                   path;             /* the stats process's dir */
+    ngx_addr_t                  socket;           /* its scrape socket */
+    ngx_msec_t                  flush_interval;   /* accepted, unused */
     ngx_str_t                   default_source;
     ngx_array_t                *buckets;          /* of uint64_t, ms */
     ngx_uint_t                  status_mode;
@@ -165,10 +239,10 @@ typedef struct {
     ngx_str_t                   classpath;
     ngx_array_t                *jvm_options;      /* of ngx_str_t */
     ngx_str_t                   cds_archive;      /* as configured */
-    ngx_str_t                   cds_option;       /* checked, for the workers */
+    ngx_str_t                   cds_option;       /* checked, for the JVM */
 
-    ngx_array_t                 tags;             /* of ngx_str_t; 0 = default */
-    ngx_array_t                 bindings;   /* of ngx_http_ipng_stats_binding_t */
+    ngx_array_t                 tags;             /* ngx_str_t; 0: default */
+    ngx_array_t                 bindings;   /* ngx_http_ipng_stats_binding_t */
     ngx_uint_t                  attribution;      /* NGX_HTTP_IPNG_STATS_* */
     ngx_msec_t                  rescan_interval;
 
@@ -178,19 +252,13 @@ typedef struct {
 } ngx_http_ipng_stats_main_conf_t;
 
 
-/* per-worker state */
+/* per-worker state: the worker's ring, as the producer sees it */
 
 typedef struct {
-    ngx_http_ipng_stats_record_t  *records;
-    ngx_uint_t                     nrecords;
-    ngx_connection_t              *scrape_event;  /* eventfd, Java -> us */
-    void                          *scrape_current; /* being rendered */
-    ngx_queue_t                    scrape_waiting;
-    ngx_event_t                    scrape_timer;  /* render time limit */
-    ngx_uint_t                     scrape_stuck;  /* Java owes an answer */
-    ngx_uint_t                     running;       /* JVM up, counting on */
-    u_char                         reason[256];   /* why counting is off */
-    ngx_event_t                    flush_event;
+    ngx_http_ipng_stats_rings_sh_t  *rings;
+    ngx_http_ipng_stats_ring_t      *ring;        /* NULL: none was free */
+    ngx_http_ipng_stats_record_t    *records;
+    uint64_t                         head;        /* records published */
 } ngx_http_ipng_stats_worker_t;
 
 
@@ -209,47 +277,39 @@ const char *ngx_http_ipng_stats_tag_invalid(ngx_str_t *tag);
 u_char *ngx_http_ipng_stats_tag_text(ngx_str_t *tag, u_char *text);
 
 
-/* zone: ngx_http_ipng_stats_zone.c */
+/* zones: ngx_http_ipng_stats_zone.c */
 char *ngx_http_ipng_stats_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
-/* JVM bridge: ngx_http_ipng_stats_jvm.c */
+/* the worker's ring: ngx_http_ipng_stats_ring.c */
+void ngx_http_ipng_stats_ring_claim(ngx_cycle_t *cycle,
+    ngx_http_ipng_stats_main_conf_t *smcf);
+ngx_http_ipng_stats_record_t *ngx_http_ipng_stats_ring_next(void);
+void ngx_http_ipng_stats_ring_publish(void);
+void ngx_http_ipng_stats_ring_close(void);
+
+/* log phase: ngx_http_ipng_stats_log.c */
+ngx_int_t ngx_http_ipng_stats_log_handler(ngx_http_request_t *r);
+
+/* the stats process: ngx_http_ipng_stats_process.c */
+ngx_int_t ngx_http_ipng_stats_process_conf(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf);
+ngx_int_t ngx_http_ipng_stats_process_init(ngx_cycle_t *cycle,
+    ngx_http_ipng_stats_main_conf_t *smcf);
+
+/* its JVM: ngx_http_ipng_stats_jvm.c */
 extern const char  *ngx_http_ipng_stats_baseline_options[];
 char *ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
     ngx_http_ipng_stats_main_conf_t *smcf);
 ngx_int_t ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
-    ngx_http_ipng_stats_main_conf_t *smcf);
-ngx_int_t ngx_http_ipng_stats_jvm_drain(ngx_log_t *log, ngx_uint_t tick);
-ngx_int_t ngx_http_ipng_stats_jvm_scrape_begin(ngx_http_request_t *r,
-    ngx_str_t *accept, ngx_str_t *accept_encoding);
-ngx_int_t ngx_http_ipng_stats_jvm_scrape_end(ngx_http_request_t *r,
-    ngx_int_t ticket, ngx_str_t *content_type, ngx_str_t *content_encoding,
-    ngx_str_t *body);
-void ngx_http_ipng_stats_jvm_exit(ngx_log_t *log);
+    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size);
+ngx_int_t ngx_http_ipng_stats_jvm_scrape(ngx_log_t *log, ngx_str_t *args,
+    ngx_str_t *accept, ngx_str_t *accept_encoding, ngx_str_t *answer,
+    u_char *reason, size_t size);
 
-/* log phase: ngx_http_ipng_stats_log.c */
-ngx_int_t ngx_http_ipng_stats_log_handler(ngx_http_request_t *r);
-void ngx_http_ipng_stats_disable(ngx_log_t *log, const char *fmt, ...);
-
-/* scrape: ngx_http_ipng_stats_scrape.c */
+/* the scrape location, in the workers: ngx_http_ipng_stats_scrape.c */
 ngx_int_t ngx_http_ipng_stats_scrape_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_ipng_stats_scrape_init_process(ngx_cycle_t *cycle);
-void ngx_http_ipng_stats_scrape_exit_process(void);
-void JNICALL ngx_http_ipng_stats_scrape_notify(JNIEnv *env, jclass cls,
-    jint ticket);
-
-/* the scrape's answer in memory of its own: ngx_http_ipng_stats_answer.c */
-jint JNICALL ngx_http_ipng_stats_answer_append(JNIEnv *env, jclass cls,
-    jbyteArray b, jint len);
-ngx_int_t ngx_http_ipng_stats_answer_take(ngx_http_request_t *r, size_t len,
-    ngx_str_t *answer);
-void ngx_http_ipng_stats_answer_drop(void);
-
-/* the JVM's footing in the worker process: ngx_http_ipng_stats_os.c */
-size_t ngx_http_ipng_stats_rss_kb(void);
-void ngx_http_ipng_stats_lower_jvm_threads(ngx_log_t *log);
-void ngx_http_ipng_stats_cheap_syscalls(ngx_log_t *log);
-void JNICALL ngx_http_ipng_stats_trim_native_heap(JNIEnv *env, jclass cls);
+void ngx_http_ipng_stats_scrape_conf(ngx_http_upstream_conf_t *u);
 
 /* listen parameters: ngx_http_ipng_stats_listen.c */
 ngx_int_t ngx_http_ipng_stats_listen_wrap(ngx_conf_t *cf);

@@ -2,36 +2,40 @@
 /*
  * Copyright (C) IPng Networks GmbH
  *
- * The scrape location ("ipng_stats;").  Rendering 12,000 keys takes tens
- * of milliseconds, too long for the worker's event loop, so a scrape is
- * two halves: on the event loop, Java drains and flushes this worker's
- * batch and hands the rendering to its render thread; the request waits
- * (r->main->count) while the event loop serves others; when Java is done
- * it writes to an eventfd this worker watches, and the event loop collects
- * the answer and sends it.  One rendering at a time; other scrapes queue.
- * When counting is off in this worker the answer is 503 with the reason.
+ * The scrape location ("ipng_stats;"), in the workers.  The request goes
+ * to the stats process (_process.c) over its unix socket through nginx's
+ * upstream machinery, unbuffered: the event loop serves other requests
+ * meanwhile, and the answer streams to the client at the client's pace
+ * through one buffer.  The stats process drains every worker's ring before
+ * it renders, so the answer includes every request any worker completed
+ * before the scrape.  No JVM, no thread and no Java call in the worker.
+ *
+ * When the stats process says no (no JVM, too many scrapes at once) the
+ * answer is its 503 with Retry-After; when it cannot be reached (while
+ * nginx respawns it) nginx's own 502.
  */
 
 
 #include "ngx_http_ipng_stats_module.h"
 
-#include <sys/eventfd.h>
+
+#define NGX_HTTP_IPNG_STATS_FIELD_MAX  4096
 
 
-/*
- * A rendering has this long; its timer is not cancelable, so a worker that
- * shuts down gracefully waits for the scrapes it accepted.
- */
-#define NGX_HTTP_IPNG_STATS_RENDER_LIMIT  30000
-
-
-typedef struct {
-    ngx_http_request_t         *request;
-    ngx_str_t                   accept;
-    ngx_str_t                   accept_encoding;
-    ngx_int_t                   ticket;
-    ngx_queue_t                 queue;
-} ngx_http_ipng_stats_scrape_ctx_t;
+static ngx_int_t ngx_http_ipng_stats_create_request(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ipng_stats_reinit_request(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ipng_stats_process_header(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ipng_stats_parse_status(ngx_http_request_t *r,
+    u_char **p, u_char *last, ngx_int_t *value);
+static ngx_int_t ngx_http_ipng_stats_push_header(ngx_http_request_t *r,
+    char *key, ngx_str_t *value, ngx_table_elt_t **elt);
+static ngx_int_t ngx_http_ipng_stats_filter_init(void *data);
+static ngx_int_t ngx_http_ipng_stats_filter(void *data, ssize_t bytes);
+static void ngx_http_ipng_stats_abort_request(ngx_http_request_t *r);
+static void ngx_http_ipng_stats_finalize_request(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_ipng_stats_find_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
 
 
 static ngx_str_t  ngx_http_ipng_stats_accept = ngx_string("Accept");
@@ -39,30 +43,13 @@ static ngx_str_t  ngx_http_ipng_stats_accept_encoding =
     ngx_string("Accept-Encoding");
 
 
-static ngx_int_t ngx_http_ipng_stats_scrape_start(
-    ngx_http_ipng_stats_scrape_ctx_t *ctx);
-static void ngx_http_ipng_stats_scrape_done(ngx_event_t *ev);
-static void ngx_http_ipng_stats_scrape_timeout(ngx_event_t *ev);
-static void ngx_http_ipng_stats_scrape_next(void);
-static void ngx_http_ipng_stats_scrape_finish(
-    ngx_http_ipng_stats_scrape_ctx_t *ctx, ngx_int_t rc);
-static ngx_int_t ngx_http_ipng_stats_send(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *type, ngx_str_t *encoding, u_char *data,
-    size_t len);
-static ngx_int_t ngx_http_ipng_stats_push_header(ngx_http_request_t *r,
-    char *key, ngx_str_t *value, ngx_table_elt_t **elt);
-static void ngx_http_ipng_stats_find_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value);
-
-
 ngx_int_t
 ngx_http_ipng_stats_scrape_handler(ngx_http_request_t *r)
 {
-    u_char                            *p;
-    ngx_int_t                          rc;
-    ngx_str_t                          type, body;
-    ngx_http_ipng_stats_worker_t      *w;
-    ngx_http_ipng_stats_scrape_ctx_t  *ctx;
+    ngx_int_t                         rc;
+    ngx_http_upstream_t              *u;
+    ngx_http_ipng_stats_loc_conf_t   *lcf;
+    ngx_http_ipng_stats_main_conf_t  *smcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -74,352 +61,217 @@ ngx_http_ipng_stats_scrape_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    w = &ngx_http_ipng_stats_worker;
-
-    if (!w->running || w->scrape_event == NULL || w->scrape_stuck) {
-        ngx_str_set(&type, "text/plain");
-
-        p = ngx_pnalloc(r->pool, sizeof("ipng_stats: counting is off: \n")
-                                 + sizeof(w->reason));
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        body.data = p;
-        body.len = (w->running && w->scrape_stuck)
-                   ? ngx_sprintf(p, "ipng_stats: the last scrape did not "
-                                 "finish rendering in %d s\n",
-                                 NGX_HTTP_IPNG_STATS_RENDER_LIMIT / 1000) - p
-                   : ngx_sprintf(p, "ipng_stats: counting is off: %s\n",
-                                 w->reason[0] ? (char *) w->reason
-                                              : "the JVM is not running")
-                     - p;
-
-        return ngx_http_ipng_stats_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        &type, NULL, body.data, body.len);
-    }
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ipng_stats_scrape_ctx_t));
-    if (ctx == NULL) {
+    if (ngx_http_upstream_create(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->request = r;
-    ngx_http_ipng_stats_find_header(r, &ngx_http_ipng_stats_accept,
-                                    &ctx->accept);
-    ngx_http_ipng_stats_find_header(r, &ngx_http_ipng_stats_accept_encoding,
-                                    &ctx->accept_encoding);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_ipng_stats_module);
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_ipng_stats_module);
 
-    if (w->scrape_current) {
-        ngx_queue_insert_tail(&w->scrape_waiting, &ctx->queue);
+    u = r->upstream;
 
-    } else if (ngx_http_ipng_stats_scrape_start(ctx) != NGX_OK) {
+    ngx_str_set(&u->schema, "ipng-stats://");
+    u->output.tag = (ngx_buf_tag_t) &ngx_http_ipng_stats_module;
+    u->conf = lcf->upstream;
+
+    u->resolved = ngx_pcalloc(r->pool, sizeof(ngx_http_upstream_resolved_t));
+    if (u->resolved == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    u->resolved->sockaddr = smcf->socket.sockaddr;
+    u->resolved->socklen = smcf->socket.socklen;
+    u->resolved->naddrs = 1;
+    u->resolved->host = smcf->socket.name;
+
+    u->create_request = ngx_http_ipng_stats_create_request;
+    u->reinit_request = ngx_http_ipng_stats_reinit_request;
+    u->process_header = ngx_http_ipng_stats_process_header;
+    u->abort_request = ngx_http_ipng_stats_abort_request;
+    u->finalize_request = ngx_http_ipng_stats_finalize_request;
+    u->input_filter_init = ngx_http_ipng_stats_filter_init;
+    u->input_filter = ngx_http_ipng_stats_filter;
+    u->input_filter_ctx = r;
 
     r->main->count++;
+
+    ngx_http_upstream_init(r);
 
     return NGX_DONE;
 }
 
 
-static ngx_int_t
-ngx_http_ipng_stats_scrape_start(ngx_http_ipng_stats_scrape_ctx_t *ctx)
-{
-    ngx_int_t  ticket;
-
-    ticket = ngx_http_ipng_stats_jvm_scrape_begin(ctx->request, &ctx->accept,
-                                                  &ctx->accept_encoding);
-
-    if (ticket == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    ctx->ticket = ticket;
-    ngx_http_ipng_stats_worker.scrape_current = ctx;
-
-    ngx_add_timer(&ngx_http_ipng_stats_worker.scrape_timer,
-                  NGX_HTTP_IPNG_STATS_RENDER_LIMIT);
-
-    return NGX_OK;
-}
-
-
-/* the render thread's completion call (a JVM thread: no nginx calls here) */
-
-void JNICALL
-ngx_http_ipng_stats_scrape_notify(JNIEnv *env, jclass cls, jint ticket)
-{
-    uint64_t           one;
-    ngx_connection_t  *c;
-
-    c = ngx_http_ipng_stats_worker.scrape_event;
-    one = 1;
-
-    if (c) {
-        (void) write(c->fd, &one, sizeof(uint64_t));
-    }
-}
-
-
-static void
-ngx_http_ipng_stats_scrape_done(ngx_event_t *ev)
-{
-    uint64_t                           n;
-    ngx_int_t                          rc;
-    ngx_str_t                          type, encoding, body;
-    ngx_connection_t                  *c;
-    ngx_http_ipng_stats_worker_t      *w;
-    ngx_http_ipng_stats_scrape_ctx_t  *ctx;
-
-    c = ev->data;
-    w = &ngx_http_ipng_stats_worker;
-
-    while (read(c->fd, &n, sizeof(uint64_t)) > 0) {
-        /* drain the eventfd */
-    }
-
-    if (w->scrape_stuck) {
-        /* the late answer of a scrape that timed out: Java is free again */
-        w->scrape_stuck = 0;
-        ngx_http_ipng_stats_answer_drop();
-        ngx_http_ipng_stats_scrape_next();
-        return;
-    }
-
-    ctx = w->scrape_current;
-
-    if (ctx == NULL) {
-        return;
-    }
-
-    w->scrape_current = NULL;
-
-    if (w->scrape_timer.timer_set) {
-        ngx_del_timer(&w->scrape_timer);
-    }
-
-    rc = ngx_http_ipng_stats_jvm_scrape_end(ctx->request, ctx->ticket, &type,
-                                            &encoding, &body);
-
-    ngx_http_ipng_stats_scrape_finish(ctx, rc == NGX_OK
-                                   ? ngx_http_ipng_stats_send(ctx->request,
-                                         NGX_HTTP_OK, &type, &encoding,
-                                         body.data, body.len)
-                                   : NGX_HTTP_INTERNAL_SERVER_ERROR);
-
-    ngx_http_ipng_stats_scrape_next();
-}
-
-
-static void
-ngx_http_ipng_stats_scrape_timeout(ngx_event_t *ev)
-{
-    ngx_http_ipng_stats_worker_t      *w;
-    ngx_http_ipng_stats_scrape_ctx_t  *ctx;
-
-    w = &ngx_http_ipng_stats_worker;
-    ctx = w->scrape_current;
-
-    if (ctx == NULL) {
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
-                  "ipng_stats: a scrape did not finish rendering in %d s",
-                  NGX_HTTP_IPNG_STATS_RENDER_LIMIT / 1000);
-
-    /* until Java answers, it renders nothing else: scrapes get 503 */
-
-    w->scrape_current = NULL;
-    w->scrape_stuck = 1;
-
-    ngx_http_ipng_stats_scrape_finish(ctx, NGX_HTTP_SERVICE_UNAVAILABLE);
-
-    while (!ngx_queue_empty(&w->scrape_waiting)) {
-        ctx = ngx_queue_data(ngx_queue_head(&w->scrape_waiting),
-                             ngx_http_ipng_stats_scrape_ctx_t, queue);
-        ngx_queue_remove(&ctx->queue);
-        ngx_http_ipng_stats_scrape_finish(ctx, NGX_HTTP_SERVICE_UNAVAILABLE);
-    }
-}
-
-
-/* the next scrape that waited */
-
-static void
-ngx_http_ipng_stats_scrape_next(void)
-{
-    ngx_queue_t                       *q;
-    ngx_http_ipng_stats_worker_t      *w;
-    ngx_http_ipng_stats_scrape_ctx_t  *ctx;
-
-    w = &ngx_http_ipng_stats_worker;
-
-    while (!ngx_queue_empty(&w->scrape_waiting)) {
-        q = ngx_queue_head(&w->scrape_waiting);
-        ngx_queue_remove(q);
-        ctx = ngx_queue_data(q, ngx_http_ipng_stats_scrape_ctx_t, queue);
-
-        if (ngx_http_ipng_stats_scrape_start(ctx) == NGX_OK) {
-            break;
-        }
-
-        ngx_http_ipng_stats_scrape_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    }
-}
-
-
-static void
-ngx_http_ipng_stats_scrape_finish(ngx_http_ipng_stats_scrape_ctx_t *ctx,
-    ngx_int_t rc)
-{
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
-
-    r = ctx->request;
-    c = r->connection;
-
-    ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(c);
-}
-
-
-/* at exit nginx counts open sockets as leaks: close ours first */
+/* the fixed settings of a scrape location's upstream */
 
 void
-ngx_http_ipng_stats_scrape_exit_process(void)
+ngx_http_ipng_stats_scrape_conf(ngx_http_upstream_conf_t *u)
 {
-    ngx_connection_t  *c;
-
-    c = ngx_http_ipng_stats_worker.scrape_event;
-
-    if (c) {
-        ngx_http_ipng_stats_worker.scrape_event = NULL;
-        ngx_close_connection(c);
-    }
+    u->local = NULL;
+    u->socket_keepalive = 0;
+    u->next_upstream_tries = 1;
+    u->next_upstream = NGX_CONF_BITMASK_SET|NGX_HTTP_UPSTREAM_FT_OFF;
+    u->connect_timeout = 1000;
+    u->send_timeout = 10000;
+    u->read_timeout = 60000;            /* a render of a large zone */
+    u->next_upstream_timeout = 0;
+    u->buffer_size = 64 * 1024;
+    u->buffering = 0;
+    u->ignore_client_abort = 0;
+    u->intercept_errors = 0;
+    u->pass_request_headers = 0;
+    u->pass_request_body = 0;
 }
 
 
-ngx_int_t
-ngx_http_ipng_stats_scrape_init_process(ngx_cycle_t *cycle)
+/* IPNG/1 <args length> <accept length> <encoding length> LF fields */
+
+static ngx_int_t
+ngx_http_ipng_stats_create_request(ngx_http_request_t *r)
 {
-    int                            fd;
-    ngx_connection_t              *c;
-    ngx_http_ipng_stats_worker_t  *w;
+    ngx_str_t     accept, encoding;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
 
-    w = &ngx_http_ipng_stats_worker;
+    ngx_http_ipng_stats_find_header(r, &ngx_http_ipng_stats_accept, &accept);
+    ngx_http_ipng_stats_find_header(r, &ngx_http_ipng_stats_accept_encoding,
+                                    &encoding);
 
-    ngx_queue_init(&w->scrape_waiting);
+    /* what no scrape needs more of: the stats process takes 16 KB at most */
 
-    w->scrape_timer.handler = ngx_http_ipng_stats_scrape_timeout;
-    w->scrape_timer.log = cycle->log;
-    w->scrape_timer.data = w;
+    accept.len = ngx_min(accept.len, NGX_HTTP_IPNG_STATS_FIELD_MAX);
+    encoding.len = ngx_min(encoding.len, NGX_HTTP_IPNG_STATS_FIELD_MAX);
 
-    fd = eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC);
-    if (fd == -1) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
-                      "ipng_stats: eventfd() failed");
+    if (r->args.len > NGX_HTTP_IPNG_STATS_FIELD_MAX) {
+        return NGX_HTTP_REQUEST_URI_TOO_LARGE;
+    }
+
+    b = ngx_create_temp_buf(r->pool, sizeof("IPNG/1   \n") - 1
+                                     + 3 * NGX_INT_T_LEN + r->args.len
+                                     + accept.len + encoding.len);
+    if (b == NULL) {
         return NGX_ERROR;
     }
 
-    c = ngx_get_connection(fd, cycle->log);
-    if (c == NULL) {
-        (void) close(fd);
+    b->last = ngx_sprintf(b->last, "IPNG/1 %uz %uz %uz\n%V%V%V",
+                          r->args.len, accept.len, encoding.len, &r->args,
+                          &accept, &encoding);
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
         return NGX_ERROR;
     }
 
-    c->read->handler = ngx_http_ipng_stats_scrape_done;
-    c->read->log = cycle->log;
-    c->data = c;
+    cl->buf = b;
+    cl->next = NULL;
 
-    if (ngx_add_event(c->read, NGX_READ_EVENT, 0) != NGX_OK) {
-        ngx_free_connection(c);
-        (void) close(fd);
-        return NGX_ERROR;
-    }
-
-    w->scrape_event = c;
+    r->upstream->request_bufs = cl;
 
     return NGX_OK;
 }
 
 
-/*
- * encoding: NULL for a message of the module's own, else the answer's
- * Content-Encoding (empty: none); either way the answer varies with the
- * request's Accept and Accept-Encoding headers
- */
+static ngx_int_t
+ngx_http_ipng_stats_reinit_request(ngx_http_request_t *r)
+{
+    return NGX_OK;
+}
+
+
+/* <status> <body length> <content type>[TAB <encoding>] LF */
 
 static ngx_int_t
-ngx_http_ipng_stats_send(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *type, ngx_str_t *encoding, u_char *data, size_t len)
+ngx_http_ipng_stats_process_header(ngx_http_request_t *r)
 {
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_str_t         value;
-    ngx_chain_t       out;
+    u_char               *p, *nl, *tab;
+    ngx_int_t             status, length;
+    ngx_str_t             value;
+    ngx_table_elt_t      *h;
+    ngx_http_upstream_t  *u;
 
-    r->headers_out.status = status;
-    r->headers_out.content_type = *type;
-    r->headers_out.content_type_len = type->len;
-    r->headers_out.content_length_n = len;
+    u = r->upstream;
 
-    /* a scrape is a moment: no proxy or browser may keep it */
-
-    ngx_str_set(&value, "no-store");
-
-    if (ngx_http_ipng_stats_push_header(r, "Cache-Control", &value, NULL)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    nl = ngx_strlchr(u->buffer.pos, u->buffer.last, '\n');
+    if (nl == NULL) {
+        return NGX_AGAIN;
     }
 
-    if (encoding) {
-        ngx_str_set(&value, "Accept, Accept-Encoding");
+    p = u->buffer.pos;
 
-        if (ngx_http_ipng_stats_push_header(r, "Vary", &value, NULL)
+    if (ngx_http_ipng_stats_parse_status(r, &p, nl, &status) != NGX_OK
+        || ngx_http_ipng_stats_parse_status(r, &p, nl, &length) != NGX_OK
+        || (status != NGX_HTTP_OK && status != NGX_HTTP_SERVICE_UNAVAILABLE))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ipng_stats: the stats process sent an invalid answer");
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    tab = ngx_strlchr(p, nl, '\t');
+
+    r->headers_out.content_type.len = (tab ? tab : nl) - p;
+    r->headers_out.content_type.data = ngx_pstrdup(r->pool,
+                                              &r->headers_out.content_type);
+    if (r->headers_out.content_type.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (tab) {
+        value.len = nl - (tab + 1);
+        value.data = ngx_pstrdup(r->pool, &value);
+
+        if (ngx_http_ipng_stats_push_header(r, "Content-Encoding", &value,
+                                            &r->headers_out.content_encoding)
             != NGX_OK)
         {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_ERROR;
         }
     }
 
-    /* set, it also keeps nginx's gzip filter from compressing it again */
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        ngx_str_set(&value, "1");
 
-    if (encoding && encoding->len
-        && ngx_http_ipng_stats_push_header(r, "Content-Encoding", encoding,
-                                    &r->headers_out.content_encoding)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        if (ngx_http_ipng_stats_push_header(r, "Retry-After", &value, &h)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
-    if (r->method == NGX_HTTP_HEAD || len == 0) {
-        r->header_only = 1;
+    u->headers_in.status_n = status;
+    u->state->status = status;
+    u->headers_in.content_length_n = length;
+
+    u->buffer.pos = nl + 1;
+
+    return NGX_OK;
+}
+
+
+/* a number and the space after it */
+
+static ngx_int_t
+ngx_http_ipng_stats_parse_status(ngx_http_request_t *r, u_char **p,
+    u_char *last, ngx_int_t *value)
+{
+    u_char  *start;
+
+    start = *p;
+
+    while (*p < last && **p >= '0' && **p <= '9') {
+        (*p)++;
     }
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
+    if (*p == last || **p != ' ') {
+        return NGX_ERROR;
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    *value = ngx_atoi(start, *p - start);
+    (*p)++;
 
-    b->pos = data;
-    b->last = data + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return *value == NGX_ERROR ? NGX_ERROR : NGX_OK;
 }
 
 
@@ -429,28 +281,98 @@ ngx_http_ipng_stats_push_header(ngx_http_request_t *r, char *key,
 {
     ngx_table_elt_t  *h;
 
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
     h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
     h->key.data = (u_char *) key;
     h->key.len = ngx_strlen(key);
     h->value = *value;
 
-    if (elt) {
-        *elt = h;
-    }
+    *elt = h;
 
     return NGX_OK;
 }
 
 
-/* the first request header called name (case-insensitive); empty if none */
+/* the body is the length the stats process said: less is an error */
+
+static ngx_int_t
+ngx_http_ipng_stats_filter_init(void *data)
+{
+    ngx_http_request_t  *r = data;
+
+    r->upstream->length = r->upstream->headers_in.content_length_n;
+
+    return NGX_OK;
+}
+
+
+/* as nginx's own unbuffered filter, which is not exported */
+
+static ngx_int_t
+ngx_http_ipng_stats_filter(void *data, ssize_t bytes)
+{
+    ngx_http_request_t  *r = data;
+
+    ngx_buf_t            *b;
+    ngx_chain_t          *cl, **ll;
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    if (bytes > u->length) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ipng_stats: the stats process sent more than it said");
+        return NGX_ERROR;
+    }
+
+    for (cl = u->out_bufs, ll = &u->out_bufs; cl; cl = cl->next) {
+        ll = &cl->next;
+    }
+
+    cl = ngx_chain_get_free_buf(r->pool, &u->free_bufs);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ll = cl;
+
+    cl->buf->flush = 1;
+    cl->buf->memory = 1;
+
+    b = &u->buffer;
+
+    cl->buf->pos = b->last;
+    b->last += bytes;
+    cl->buf->last = b->last;
+    cl->buf->tag = u->output.tag;
+
+    u->length -= bytes;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_ipng_stats_abort_request(ngx_http_request_t *r)
+{
+}
+
+
+static void
+ngx_http_ipng_stats_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
+{
+}
+
+
+/* the value of request header "name", or an empty string */
 
 static void
 ngx_http_ipng_stats_find_header(ngx_http_request_t *r, ngx_str_t *name,
@@ -460,8 +382,7 @@ ngx_http_ipng_stats_find_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    value->len = 0;
-    value->data = NULL;
+    ngx_str_null(value);
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -470,7 +391,7 @@ ngx_http_ipng_stats_find_header(ngx_http_request_t *r, ngx_str_t *name,
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                break;
+                return;
             }
 
             part = part->next;

@@ -9,10 +9,19 @@
  *
  * Across "nginx -s reload" a zone with the same name and size is handed back
  * with the old cycle's data and reused as it is, so the counters survive.
- * Old workers keep writing it while they drain, so a zone whose header says
- * something else than this configuration (buckets, status mode, layout
- * version) is never reused: the reload fails with a message saying how to
- * change those (a new zone name, or a restart).
+ * The stats process of the old configuration may still be writing it while
+ * the new one starts, so a zone whose header says something else than this
+ * configuration (buckets, status mode, layout version) is never reused: the
+ * reload fails with a message saying how to change those (a new zone name,
+ * or a restart).
+ *
+ * Beside it, every counters zone gets a rings zone ("ipng_stats_rings"):
+ * the workers' rings of records and the stats process's journal
+ * (ch.ipng.stats.layout.RingDescriptor).  Its size depends on the number of
+ * CPUs only, so it too is reused across reloads, with the records old
+ * workers logged and the stats process has not yet taken.  Only its header
+ * is written: a new zone is zeroed by mmap(), and untouched rings cost no
+ * memory.
  */
 
 
@@ -21,6 +30,11 @@
 
 static ngx_int_t ngx_http_ipng_stats_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static ngx_int_t ngx_http_ipng_stats_rings_zone(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf);
+static ngx_int_t ngx_http_ipng_stats_init_rings(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_uint_t ngx_http_ipng_stats_ring_count(void);
 static ngx_int_t ngx_http_ipng_stats_zone_compatible(ngx_shm_zone_t *shm_zone,
     ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_sh_t *sh);
 
@@ -88,7 +102,119 @@ ngx_http_ipng_stats_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     smcf->shm_zone->init = ngx_http_ipng_stats_init_zone;
     smcf->shm_zone->data = smcf;
 
+    if (ngx_http_ipng_stats_rings_zone(cf, smcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/* rings for twice as many workers as CPUs (a reload's two generations) */
+
+static ngx_uint_t
+ngx_http_ipng_stats_ring_count(void)
+{
+    return ngx_max(64, 2 * (ngx_uint_t) ngx_ncpu + 8);
+}
+
+
+static ngx_int_t
+ngx_http_ipng_stats_rings_zone(ngx_conf_t *cf,
+    ngx_http_ipng_stats_main_conf_t *smcf)
+{
+    size_t                      size;
+    ngx_str_t                   name;
+    static ngx_uint_t           tag;
+
+    size = sizeof(ngx_http_ipng_stats_rings_sh_t)
+           + ngx_http_ipng_stats_ring_count() * NGX_HTTP_IPNG_STATS_RING_LENGTH
+           + NGX_HTTP_IPNG_STATS_JOURNAL;
+
+    /* and what nginx's slab pool takes: a descriptor per page, its header */
+    size += size / 128 + 64 * 1024;
+
+    ngx_str_set(&name, "ipng_stats_rings");
+
+    smcf->rings_zone = ngx_shared_memory_add(cf, &name, size, &tag);
+    if (smcf->rings_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    smcf->rings_zone->init = ngx_http_ipng_stats_init_rings;
+    smcf->rings_zone->data = smcf;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ipng_stats_init_rings(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_ipng_stats_main_conf_t  *osmcf = data;
+
+    size_t                            len;
+    ngx_uint_t                        count;
+    ngx_slab_pool_t                  *shpool;
+    ngx_http_ipng_stats_rings_sh_t   *rs;
+    ngx_http_ipng_stats_main_conf_t  *smcf;
+
+    smcf = shm_zone->data;
+    count = ngx_http_ipng_stats_ring_count();
+
+    if (osmcf) {
+        rs = osmcf->rings;
+
+        if (rs->magic != NGX_HTTP_IPNG_STATS_RINGS_MAGIC
+            || rs->layout_version != NGX_HTTP_IPNG_STATS_RINGS_VERSION
+            || rs->ring_count != count
+            || rs->ring_capacity != NGX_HTTP_IPNG_STATS_RING_CAPACITY
+            || rs->record_length != sizeof(ngx_http_ipng_stats_record_t))
+        {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "the workers' rings of ngx_http_ipng_stats_module "
+                          "were laid out by an incompatible version of the "
+                          "module; restart nginx");
+            return NGX_ERROR;
+        }
+
+        smcf->rings = rs;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    len = sizeof(ngx_http_ipng_stats_rings_sh_t)
+          + count * NGX_HTTP_IPNG_STATS_RING_LENGTH
+          + NGX_HTTP_IPNG_STATS_JOURNAL;
+
+    rs = ngx_slab_alloc(shpool, len);
+    if (rs == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "cannot allocate %uz bytes in \"%V\"",
+                      len, &shm_zone->shm.name);
+        return NGX_ERROR;
+    }
+
+    /* the rest is zero: the slab pool hands out pages nothing touched */
+
+    ngx_memzero(rs, sizeof(ngx_http_ipng_stats_rings_sh_t));
+
+    rs->magic = NGX_HTTP_IPNG_STATS_RINGS_MAGIC;
+    rs->layout_version = NGX_HTTP_IPNG_STATS_RINGS_VERSION;
+    rs->header_length = sizeof(ngx_http_ipng_stats_rings_sh_t);
+    rs->ring_count = count;
+    rs->ring_capacity = NGX_HTTP_IPNG_STATS_RING_CAPACITY;
+    rs->record_length = sizeof(ngx_http_ipng_stats_record_t);
+    rs->ring_header_length = sizeof(ngx_http_ipng_stats_ring_t);
+    rs->zone_length = len;
+    rs->journal_offset = len - NGX_HTTP_IPNG_STATS_JOURNAL;
+    rs->journal_length = NGX_HTTP_IPNG_STATS_JOURNAL;
+
+    shpool->data = rs;
+    smcf->rings = rs;
+
+    return NGX_OK;
 }
 
 
