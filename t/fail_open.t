@@ -1,8 +1,9 @@
-# What can be checked at "nginx -t" is checked there (the workers' JVM is
-# started once, with their options, in a child of the master). What can
-# only fail in a worker never takes nginx down: traffic is served, one alert
-# says why, the scrape answers 503 with the reason, and a JVM that kills
-# its worker while starting does not put the master in a respawn loop.
+# What can be checked at "nginx -t" is checked there (the stats process's
+# JVM is started once, with its options, in a child of the master). What
+# can only fail in the stats process never takes nginx down: traffic is
+# served, one alert says why, the scrape answers 503 with the reason and
+# Retry-After, and a JVM that kills the stats process while starting does
+# not put the master in a respawn loop.
 use Test::Nginx::Socket 'no_plan';
 run_tests();
 
@@ -14,7 +15,7 @@ __DATA__
     ipng_stats_jvm_options -XX:+NoSuchOptionAnywhere;
 --- must_die
 --- error_log
-the workers' JVM would not start
+the stats process's JVM would not start
 Unrecognized VM option 'NoSuchOptionAnywhere'
 
 
@@ -35,12 +36,12 @@ Initial heap size set to a larger value than the maximum heap size
     ipng_stats_classpath $TEST_NGINX_IPNG_MODULE;
 --- must_die
 --- error_log
-the workers' JVM would not start
+the stats process's JVM would not start
 ch.ipng.stats.bridge.Check
 
 
 
-=== TEST 4: a JVM that fails in the worker only: traffic served, scrape 503 with the reason
+=== TEST 4: a JVM that fails in the stats process only: traffic served, scrape 503 with the reason
 --- main_config
     env JAVA_TOOL_OPTIONS=-Xss1k;
 --- http_config
@@ -58,11 +59,11 @@ GET /status
 ^ipng_stats: counting is off: JNI_CreateJavaVM\(.*\) failed
 --- error_log
 [alert]
-counting is off in this worker
+ipng_stats: counting is off: JNI_CreateJavaVM
 
 
 
-=== TEST 5: a JVM that ends its worker while starting: bounded respawns, then counting off
+=== TEST 5: a JVM that ends the stats process while starting: bounded respawns, then counting off
 --- main_config
     env "_JAVA_OPTIONS=-Xshare:on -XX:SharedArchiveFile=/nonexistent.jsa";
 --- http_config
@@ -79,17 +80,7 @@ GET /status
 200
 503
 --- response_body_like
-JVM starts did not finish
+the JVM ended the stats process 3 times while starting
 --- error_log
 Error occurred during initialization of VM
 exited with code 1
-
-
-
-=== TEST 6: a render pacing option that is not whole nanoseconds fails nginx -t, naming it
---- http_config
-    ipng_stats_zone ipng:1m;
-    ipng_stats_jvm_options -Dipng.render.sliceNanos=2ms;
---- must_die
---- error_log
--Dipng.render.sliceNanos=2ms: not a number of nanoseconds

@@ -348,6 +348,22 @@ public final class NginxInstance implements AutoCloseable {
         return out;
     }
 
+    /** Pids of the master's children whose title starts with {@code "nginx: " + title}, sorted. */
+    public List<Long> childPids(String title) {
+        if (!isRunning()) {
+            return List.of();
+        }
+        List<Long> out = new ArrayList<>();
+        for (ProcInfo p : childrenOf(masterPid)) {
+            seenPids.add(p.pid);
+            if (cmdline(p.pid).startsWith("nginx: " + title)) {
+                out.add(p.pid);
+            }
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+
     /**
      * Stops nginx whatever state it is in: fast stop, then {@code kill -9}
      * of the master and every nginx process it ever had; then deletes the

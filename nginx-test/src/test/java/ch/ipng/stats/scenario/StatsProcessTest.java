@@ -1,0 +1,236 @@
+package ch.ipng.stats.scenario;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.ipng.stats.nginxtest.NginxInstance;
+import ch.ipng.stats.nginxtest.TestEnv;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One JVM per nginx instance, in the stats process; workers are C with one
+ * thread. Whatever process dies, every request nginx logged is counted
+ * exactly once: records wait in the workers' rings in shared memory until
+ * a stats process moves them, and a move that a kill interrupted is rolled
+ * back and done again.
+ */
+class StatsProcessTest {
+
+    static final String STATS = "ipng stats process";
+
+    private NginxInstance nginx;
+
+    @AfterEach
+    void stop() {
+        if (nginx != null) {
+            nginx.close();
+        }
+    }
+
+    private NginxInstance start(int workers) throws InterruptedException {
+        nginx = NginxInstance.create(TestEnv.nginxBin(), 1);
+        nginx.writeConfig("""
+            load_module %s;
+            worker_processes %d;
+            error_log logs/error.log info;
+            pid logs/nginx.pid;
+            events { worker_connections 1024; }
+            http {
+                ipng_stats_zone ipng:4m;
+                ipng_stats_classpath %s;
+                %s
+                access_log logs/access.log counts;
+                server {
+                    listen 127.0.0.1:%d;
+                    location / { return 200 "ok\\n"; }
+                    location /missing { return 404; }
+                    location /status { ipng_stats; access_log off; }
+                }
+            }
+            """.formatted(TestEnv.module(), workers, TestEnv.jar(), AccessLog.FORMAT, nginx.port()));
+        nginx.start();
+        statsProcess();
+        return nginx;
+    }
+
+    /** The stats process's pid, once its JVM runs. */
+    private long statsProcess() throws InterruptedException {
+        for (int i = 0; i < 300; i++) {
+            List<Long> pids = nginx.childPids(STATS);
+            if (pids.size() == 1 && jvmStarts() > 0 && mapsLibjvm(pids.get(0))) {
+                return pids.get(0);
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no stats process with a JVM: " + nginx.childPids(STATS) + nginx.errorLogTail(20));
+    }
+
+    private long jvmStarts() {
+        return nginx.errorLog().lines().filter(l -> l.contains("ipng_stats: JVM started in")).count();
+    }
+
+    private static boolean mapsLibjvm(long pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/maps")).contains("libjvm.so");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static int threads(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith("Threads:")) {
+                return Integer.parseInt(line.substring("Threads:".length()).trim());
+            }
+        }
+        throw new AssertionError("no Threads: line for " + pid);
+    }
+
+    private Scrape scrape() {
+        return new Scrape(Traffic.fetch("http://127.0.0.1:" + nginx.port() + "/status"));
+    }
+
+    /** Requests per code as counted equal the access log's, and nothing was dropped. */
+    private void assertCountsEqualTheAccessLog() {
+        Scrape s = scrape();
+        Map<String, Long> counted = new TreeMap<>();
+        for (Scrape.Sample x : s.named("nginx_ipng_requests_total")) {
+            counted.merge(x.label("code"), (long) x.value(), Long::sum);
+        }
+        Map<String, Long> logged = new TreeMap<>();
+        for (String line : nginx.accessLog()) {
+            logged.merge(line.split(" ")[1], 1L, Long::sum);
+        }
+        assertEquals(0.0, s.sum("nginx_ipng_dropped_records_total", Map.of()), s.text);
+        assertEquals(logged, counted, "scrape:\n" + s.text);
+    }
+
+    @Test
+    void oneProcessOfTheInstanceHostsTheJvmAndWorkersHaveOneThread() throws Exception {
+        start(4);
+        Traffic.get(Traffic.urls("http", "127.0.0.1", nginx.port(), 20, "/", "/missing"));
+        List<Long> all = new ArrayList<>(nginx.childPids(""));
+        all.add(nginx.masterPid());
+        List<Long> withJvm = all.stream().filter(StatsProcessTest::mapsLibjvm).toList();
+        assertEquals(nginx.childPids(STATS), withJvm, "processes mapping libjvm.so");
+        assertEquals(4, nginx.workerPids().size());
+        for (long w : nginx.workerPids()) {
+            assertEquals(1, threads(w), "threads of worker " + w);
+        }
+        assertEquals(1, jvmStarts());
+        assertCountsEqualTheAccessLog();
+    }
+
+    @Test
+    void aReloadStartsExactlyOneJvmWhateverTheWorkerCount() throws Exception {
+        start(4);
+        for (int i = 1; i <= 3; i++) {
+            nginx.reload();
+            long pid = statsProcess();
+            for (int k = 0; k < 100 && jvmStarts() < i + 1; k++) {
+                Thread.sleep(20);
+            }
+            assertEquals(i + 1, jvmStarts(), nginx.errorLogTail(20));
+            assertEquals(List.of(pid), nginx.childPids(STATS));
+        }
+    }
+
+    @Test
+    void aWorkerKilledUnderLoadLosesNothing() throws Exception {
+        start(2);
+        long killed;
+        try (Load load = new Load(nginx.port(), 4, Duration.ofSeconds(60), "/", "/missing")) {
+            Thread.sleep(1500);
+            killed = nginx.workerPids().get(0);
+            new ProcessBuilder("kill", "-9", Long.toString(killed)).start().waitFor();
+            Thread.sleep(1500);
+            assertTrue(load.ok.get() > 1000, "load ran: " + load.ok.get());
+        }
+        assertFalse(nginx.workerPids().contains(killed));
+        assertEquals(2, nginx.workerPids().size(), "the master respawned the worker");
+        assertCountsEqualTheAccessLog();
+    }
+
+    @Test
+    void theStatsProcessKilledUnderLoadLosesNothing() throws Exception {
+        start(2);
+        try (Load load = new Load(nginx.port(), 4, Duration.ofSeconds(60), "/", "/missing")) {
+            for (int i = 0; i < 3; i++) {
+                Thread.sleep(700);
+                long killed = statsProcess();
+                new ProcessBuilder("kill", "-9", Long.toString(killed)).start().waitFor();
+                for (int k = 0; k < 300 && jvmStarts() < i + 2; k++) {
+                    Thread.sleep(20);
+                }
+                assertNotEquals(killed, statsProcess());
+            }
+            Thread.sleep(700);
+            assertTrue(load.ok.get() > 1000, "load ran: " + load.ok.get());
+            assertEquals(0, load.failed.get(), load.errors().toString());
+        }
+        assertCountsEqualTheAccessLog();
+    }
+
+    /** A ring fills while nothing drains it: the worker counts the rest as dropped and serves on. */
+    @Test
+    void aFullRingCountsItsDropsAndNginxServesOn() throws Exception {
+        start(1);
+        long stats = statsProcess();
+        double before = scrape().sum("nginx_ipng_requests_total", Map.of("code", "200"));
+        new ProcessBuilder("kill", "-STOP", Long.toString(stats)).start().waitFor();
+        List<Integer> codes;
+        try {
+            codes = Traffic.get(Traffic.urls("http", "127.0.0.1", nginx.port(), 9000, "/"));
+        } finally {
+            new ProcessBuilder("kill", "-CONT", Long.toString(stats)).start().waitFor();
+        }
+        assertEquals(9000, codes.stream().filter(c -> c == 200).count());
+        Scrape s = scrape();
+        assertEquals(before + 8192, s.sum("nginx_ipng_requests_total", Map.of("code", "200")), s.text);
+        assertEquals(9000.0 - 8192, s.sum("nginx_ipng_dropped_records_total", Map.of()), s.text);
+        assertEquals((double) nginx.accessLog().size(), s.sum("nginx_ipng_requests_total", Map.of())
+            + s.sum("nginx_ipng_dropped_records_total", Map.of()), "counted + dropped = logged");
+    }
+
+    /** Twenty reloads under load with scrapes every 100 ms: nothing lost, nothing doubled. */
+    @Test
+    void reloadsUnderLoadWithScrapesLoseNothing() throws Exception {
+        start(2);
+        Thread scraper = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    Traffic.fetch("http://127.0.0.1:" + nginx.port() + "/status");
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (AssertionError e) {
+                    // a scrape refused while the stats process is replaced
+                }
+            }
+        });
+        try (Load load = new Load(nginx.port(), 4, Duration.ofSeconds(120), "/", "/missing")) {
+            scraper.start();
+            for (int i = 0; i < 20; i++) {
+                nginx.reload();
+                Thread.sleep(100);
+            }
+            assertEquals(0, load.failed.get(), load.errors().toString());
+        } finally {
+            scraper.interrupt();
+            scraper.join(5000);
+        }
+        assertCountsEqualTheAccessLog();
+        assertFalse(nginx.errorLog().contains("exited on signal"), nginx.errorLogTail(30));
+    }
+}
