@@ -335,7 +335,7 @@ public final class NativeBridge {
         public void run() {
             try {
                 renderOut.overflowTo(answer);
-                Scrape.render(renderOut, renderSegments, zone, build, args, accept, acceptEncoding);
+                Scrape.render(renderOut, renderSegments, zone, 0, build, args, accept, acceptEncoding);
                 long length = renderOut.finish();
                 zone.recordScrape(System.nanoTime() - start);
                 renderedLength = Math.toIntExact(length);

@@ -65,6 +65,7 @@ public final class JsonFormat {
             g.writeNumberField("zone_bytes_total", z.bytesTotal);
             g.writeNumberField("zone_full_events", z.fullEvents);
             g.writeNumberField("ifindex_misses", z.ifindexMisses);
+            g.writeNumberField("dropped_records", z.droppedRecords);
             g.writeEndObject();
             g.writeEndObject();
         }

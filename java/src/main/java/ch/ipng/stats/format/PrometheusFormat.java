@@ -82,6 +82,8 @@ public final class PrometheusFormat {
         "Key insertions dropped because the zone was full.");
     private static final Family IFINDEX_MISSES = new Family("nginx_ipng_ifindex_misses", Type.COUNTER,
         "Connections whose ingress interface matched no listen device (pktinfo mode).");
+    private static final Family DROPPED_RECORDS = new Family("nginx_ipng_dropped_records", Type.COUNTER,
+        "Requests not counted because the worker's ring was full or the worker had no ring.");
     private static final Family FLUSHES = new Family("nginx_ipng_flushes", Type.COUNTER,
         "Flushes of worker-private counters into the zone.");
     private static final Family FLUSH_DURATION = new Family("nginx_ipng_flush_duration_seconds",
@@ -180,6 +182,7 @@ public final class PrometheusFormat {
         single(ZONE_SIZE, z.bytesTotal);
         single(ZONE_FULL, z.fullEvents);
         single(IFINDEX_MISSES, z.ifindexMisses);
+        single(DROPPED_RECORDS, z.droppedRecords);
 
         header(FLUSHES);
         for (int w = 0; w < z.workerFlushes.length; w++) {

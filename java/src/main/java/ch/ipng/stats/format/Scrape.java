@@ -181,18 +181,20 @@ public final class Scrape {
      */
     public static void render(ByteSink out, SharedZone zone, BuildInfo build, byte[] query, byte[] accept,
                               byte[] acceptEncoding) throws IOException {
-        render(out, null, zone, build, query, accept, acceptEncoding);
+        render(out, null, zone, 0, build, query, accept, acceptEncoding);
     }
 
     /**
      * {@link #render(ByteSink, SharedZone, BuildInfo, byte[], byte[], byte[])}
      * that, for an unfiltered Prometheus answer compressed with gzip, reuses
      * the compressed segments of the last such answer that {@code segments}
-     * (one per render thread, or null) kept, where the counts have not
-     * changed since.
+     * (or null) kept, where the counts have not changed since.
+     * {@code ringDrops}: the drops still in the rings, not yet in the zone's
+     * DROPPED_RECORDS.
      */
-    public static void render(ByteSink out, SegmentCache segments, SharedZone zone, BuildInfo build, byte[] query,
-                              byte[] accept, byte[] acceptEncoding) throws IOException {
+    public static void render(ByteSink out, SegmentCache segments, SharedZone zone, long ringDrops,
+                              BuildInfo build, byte[] query, byte[] accept, byte[] acceptEncoding)
+            throws IOException {
         int format = negotiate(accept);
         out.pacer().begin();
         ScrapeFilter filter = ScrapeFilter.parse(query);
@@ -200,7 +202,8 @@ public final class Scrape {
         boolean openMetrics = format == FORMAT_OPENMETRICS;
         boolean gzip = acceptsGzip(acceptEncoding) && out.hasOverflow();
         SegmentCache reuse = gzip && !json && filter.isEmpty() ? segments : null;
-        ZoneSnapshot snapshot = ZoneSnapshot.read(zone, filter, out.pacer(), reuse == null ? null : reuse.recycle());
+        ZoneSnapshot snapshot = ZoneSnapshot.read(zone, ringDrops, filter, out.pacer(),
+            reuse == null ? null : reuse.recycle());
         out.reset();
         out.writeAscii(json ? CONTENT_TYPE_JSON : openMetrics ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_004);
         if (gzip) {

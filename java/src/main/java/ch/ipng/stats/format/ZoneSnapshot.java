@@ -167,6 +167,8 @@ public final class ZoneSnapshot {
     public final long bytesTotal;
     public final long fullEvents;
     public final long ifindexMisses;
+    /** Records the workers dropped: the zone's DROPPED_RECORDS and the drops still in the rings. */
+    public final long droppedRecords;
     public final SelfHistogram scrapes;
     /** Per worker entry (index = worker number), null if it never flushed. */
     public final long[] workerFlushes;
@@ -175,7 +177,7 @@ public final class ZoneSnapshot {
     /** Keys read between two {@link Pacer#check}s: ~100 us of C1 code, half a slice. */
     private static final int PACE_KEYS = 1024;
 
-    private ZoneSnapshot(SharedZone zone, ScrapeFilter filter, Pacer pacer, ZoneSnapshot recycled) {
+    private ZoneSnapshot(SharedZone zone, long ringDrops, ScrapeFilter filter, Pacer pacer, ZoneSnapshot recycled) {
         ZoneGeometry g = zone.geometry();
         boundsMs = zone.bounds();
         classes = zone.statusMode() == STATUS_MODE_CLASSES;
@@ -278,6 +280,7 @@ public final class ZoneSnapshot {
         bytesTotal = zone.bytesTotal();
         fullEvents = zone.zoneFullEvents();
         ifindexMisses = zone.ifindexMisses();
+        droppedRecords = zone.droppedRecords() + ringDrops;
         scrapes = self(zone, SCRAPE_BUCKETS_OFFSET, SCRAPE_SUM_NANOS_OFFSET, SCRAPE_COUNT_OFFSET);
         workerFlushes = new long[WORKER_CAPACITY];
         workerFlushDurations = new SelfHistogram[WORKER_CAPACITY];
@@ -292,12 +295,12 @@ public final class ZoneSnapshot {
     }
 
     public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter) {
-        return new ZoneSnapshot(zone, filter, Pacer.NONE, null);
+        return new ZoneSnapshot(zone, 0, filter, Pacer.NONE, null);
     }
 
     /** {@link #read(SharedZone, ScrapeFilter)}, asking {@code pacer} for a pause every so often. */
     public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter, Pacer pacer) {
-        return new ZoneSnapshot(zone, filter, pacer, null);
+        return new ZoneSnapshot(zone, 0, filter, pacer, null);
     }
 
     /**
@@ -308,8 +311,9 @@ public final class ZoneSnapshot {
      * the young collections that promoted them (and the full collections
      * that followed) stay away.
      */
-    static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter, Pacer pacer, ZoneSnapshot recycled) {
-        return new ZoneSnapshot(zone, filter, pacer, recycled);
+    static ZoneSnapshot read(SharedZone zone, long ringDrops, ScrapeFilter filter, Pacer pacer,
+                             ZoneSnapshot recycled) {
+        return new ZoneSnapshot(zone, ringDrops, filter, pacer, recycled);
     }
 
     /** The (series, code) keys read. */

@@ -1,9 +1,10 @@
 package ch.ipng.stats.layout;
 
 /**
- * Layout of the shared zone: one region of the nginx shared memory segment,
- * mapped at the same bytes by every worker. The master (C) zeroes it and
- * writes the header; Java owns everything after the header. All fields are
+ * Layout of the counters zone: one region of the nginx shared memory
+ * segment, mapped by the workers and the stats process. The master (C)
+ * zeroes it and writes the header; Java (the stats process) owns everything
+ * after the header. All fields are
  * native byte order; every 64-bit field is 8-byte aligned. Offsets are from
  * the start of the region ({@code ZONE_LENGTH} bytes, the ByteBuffer C hands
  * to {@code NativeBridge.start}).
@@ -13,7 +14,7 @@ package ch.ipng.stats.layout;
  *  ------  -------  ----------------------------------------------------------
  *  HEADER (written by C in the master, read-only for Java)
  *       0        8  MAGIC              0x54415453474E5049 ("IPNGSTAT" as LE u64)
- *       8        4  LAYOUT_VERSION     1
+ *       8        4  LAYOUT_VERSION     2 (1: the per-worker JVMs' zone, not reused)
  *      12        4  HEADER_LENGTH      512
  *      16        8  ZONE_LENGTH        bytes in this region (= ByteBuffer capacity)
  *      24        4  BUCKET_COUNT       B = finite histogram bounds, 2..32
@@ -33,14 +34,15 @@ package ch.ipng.stats.layout;
  *     560        8  SCRAPE_SUM_NANOS
  *     568      128  SCRAPE_BUCKETS     u64[16], non-cumulative, last = +Inf
  *     696        8  IFINDEX_MISSES     connections whose ingress interface matched no device
- *     704      320  reserved
+ *     704        8  DROPPED_RECORDS    records workers dropped (full ring), moved here from the rings
+ *     712      312  reserved
  *  TAG_TABLE: 256 entries x 80 bytes
  *    1024    20480  entry +0 STATE u64 (0 empty, 1 busy, 2 | len << 8 ready)
  *                         +8 TEXT 72 bytes UTF-8 (at most 64 used)
- *  WORKER_TABLE: 128 entries x 256 bytes, index = ngx_worker (>= 128 share 127)
+ *  WORKER_TABLE: 128 entries x 256 bytes, index = the ring's WORKER (>= 128 share 127)
  *   21504    32768  entry +0 FLUSHES u64, +8 FLUSH_SUM_NANOS u64,
  *                         +16 FLUSH_BUCKETS u64[16] (non-cumulative, last = +Inf),
- *                         +144 PID u64, +152 reserved
+ *                         +144 PID u64 (the ring's owner), +152 reserved
  *  SERIES_TABLE: SERIES_CAPACITY slots x SERIES_LENGTH (= 56 + 2 * (B + 3) * 8)
  *   54272           slot +0  STATE u64   0 empty; BUSY = 1 << 63;
  *                                        READY = 1 << 62 | tagIndex << 8 | family
@@ -56,7 +58,9 @@ package ch.ipng.stats.layout;
  * </pre>
  *
  * Capacities follow from ZONE_LENGTH and B alone (see
- * {@code ch.ipng.stats.zone.ZoneGeometry}), so every worker derives the same.
+ * {@code ch.ipng.stats.zone.ZoneGeometry}), so every process derives the same.
+ * The rings the workers write their records into are another zone
+ * ({@link RingDescriptor}).
  */
 public final class ZoneDescriptor {
 
@@ -88,7 +92,7 @@ public final class ZoneDescriptor {
     public static final int HEADER_LENGTH = HEADER_RESERVED_OFFSET + HEADER_RESERVED_LENGTH;
 
     public static final long MAGIC = 0x54415453474E5049L;
-    public static final int LAYOUT_VERSION = 1;
+    public static final int LAYOUT_VERSION = 2;
     public static final int STATUS_MODE_EXACT = 0;
     public static final int STATUS_MODE_CLASSES = 1;
 
@@ -106,6 +110,7 @@ public final class ZoneDescriptor {
     public static final int SCRAPE_BUCKETS_OFFSET = SCRAPE_SUM_NANOS_OFFSET + Long.BYTES;
     public static final int SCRAPE_BUCKETS_LENGTH = SELF_BUCKET_COUNT * Long.BYTES;
     public static final int IFINDEX_MISSES_OFFSET = SCRAPE_BUCKETS_OFFSET + SCRAPE_BUCKETS_LENGTH;
+    public static final int DROPPED_RECORDS_OFFSET = IFINDEX_MISSES_OFFSET + Long.BYTES;
     public static final int GLOBALS_LENGTH = 512;
 
     // tag table

@@ -567,6 +567,11 @@ public final class SharedZone {
         return getVolatile(IFINDEX_MISSES_OFFSET);
     }
 
+    /** DROPPED_RECORDS: records workers dropped, as far as the stats process moved them here. */
+    public long droppedRecords() {
+        return getVolatile(DROPPED_RECORDS_OFFSET);
+    }
+
     public long zoneFullEvents() {
         return getVolatile(ZONE_FULL_EVENTS_OFFSET);
     }

@@ -304,7 +304,7 @@ public class CoreBenchmark {
 
         ByteBuffer render() throws java.io.IOException {
             answer.clear();
-            Scrape.render(out, segments, zone, build, null, null, gzip);
+            Scrape.render(out, segments, zone, 0, build, null, null, gzip);
             out.finish();
             return answer;
         }

@@ -120,7 +120,7 @@ class NativeBridgeTest {
         zone.putInt(LAYOUT_VERSION_OFFSET, 9);
         String err = NativeBridge.start(zone, TestZones.records(256), 256, RecordDescriptor.LAYOUT_SIGNATURE,
             TAGS, 0, PID, "1.22.1");
-        assertEquals("zone layout version is 9, this jar speaks 1", err);
+        assertEquals("zone layout version is 9, this jar speaks 2", err);
         assertEquals(0, zone.getLong(TAGS_USED_OFFSET));
         assertEquals(0, zone.getLong(TAG_TABLE_OFFSET));
     }

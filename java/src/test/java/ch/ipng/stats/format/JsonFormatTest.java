@@ -97,7 +97,7 @@ class JsonFormatTest {
         Map<String, Object> v6 = map(doc, "by_source", "mg1", "vips", "2001:db8::1");
         assertEquals(Map.of("5", 0L, "50", 0L, "+Inf", 1L), map(v6, "upstream_response_ms", "buckets"));
         assertEquals(Map.of("zone_bytes_used", 58736L, "zone_bytes_total", 135168L, "zone_full_events", 0L,
-            "ifindex_misses", 0L),
+            "ifindex_misses", 0L, "dropped_records", 0L),
             map(doc, "meta"));
     }
 

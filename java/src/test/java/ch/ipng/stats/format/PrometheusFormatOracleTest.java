@@ -49,6 +49,7 @@ class PrometheusFormatOracleTest {
         }
         z.recordScrape(2_000_000);
         z.recordScrape(70_000_000_000L);
+        z.add(DROPPED_RECORDS_OFFSET, 12_345);
         z.tick(1_700_000_000L);
         z.tick(1_700_000_003L);
         assertSameAsSimpleclient(z, ScrapeFilter.NONE);

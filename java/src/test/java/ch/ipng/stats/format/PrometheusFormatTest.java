@@ -137,6 +137,9 @@ class PrometheusFormatTest {
             + "# HELP nginx_ipng_ifindex_misses_total Connections whose ingress interface matched no listen device (pktinfo mode).\n"
             + "# TYPE nginx_ipng_ifindex_misses_total counter\n"
             + "nginx_ipng_ifindex_misses_total 0.0\n"
+            + "# HELP nginx_ipng_dropped_records_total Requests not counted because the worker's ring was full or the worker had no ring.\n"
+            + "# TYPE nginx_ipng_dropped_records_total counter\n"
+            + "nginx_ipng_dropped_records_total 0.0\n"
             + "# HELP nginx_ipng_flushes_total Flushes of worker-private counters into the zone.\n"
             + "# TYPE nginx_ipng_flushes_total counter\n"
             + "# HELP nginx_ipng_flush_duration_seconds Duration of the flushes into the zone.\n"
@@ -198,6 +201,23 @@ class PrometheusFormatTest {
         assertTrue(text.contains("nginx_ipng_scrape_duration_seconds_bucket{le=\"0.001\",} 0.0\n"));
         assertTrue(text.contains("nginx_ipng_scrape_duration_seconds_bucket{le=\"0.0025\",} 1.0\n"));
         assertTrue(text.contains("nginx_ipng_scrape_duration_seconds_sum 0.002\n"));
+    }
+
+    /** The workers' drops: those the stats process moved into the zone and those still in the rings. */
+    @Test
+    void droppedRecordsAreTheZonesAndTheRingsDrops() throws IOException {
+        SharedZone z = smallZone();
+        z.add(DROPPED_RECORDS_OFFSET, 5);
+        ByteSink out = new ByteSink(16);
+        Scrape.render(out, null, z, 7, BUILD, null, null, null);
+        assertTrue(out.toString().contains("\nnginx_ipng_dropped_records_total 12.0\n"), out.toString());
+        out.reset();
+        Scrape.render(out, null, z, 7, BUILD, null, "application/json".getBytes(StandardCharsets.US_ASCII), null);
+        assertTrue(out.toString().contains("\"ifindex_misses\":0,\"dropped_records\":12}"), out.toString());
+        assertTrue(render(z, ScrapeFilter.NONE, true).contains(
+            "# TYPE nginx_ipng_dropped_records counter\n"
+            + "# HELP nginx_ipng_dropped_records Requests not counted because the worker's ring was full or the"
+            + " worker had no ring.\nnginx_ipng_dropped_records_total 5.0\n"));
     }
 
     @Test

@@ -125,7 +125,7 @@ class SegmentCacheTest {
             long before = cache.deflated();
             Collector c = new Collector();
             out.overflowTo(c);
-            Scrape.render(out, cache, zone, PrometheusFormatTest.BUILD, query, accept, GZIP);
+            Scrape.render(out, cache, zone, 0, PrometheusFormatTest.BUILD, query, accept, GZIP);
             out.finish();
             byte[] answer = c.got.toByteArray();
             int head = indexOf(answer, (byte) '\n');
@@ -240,7 +240,7 @@ class SegmentCacheTest {
             }
         });
         assertThrows(IllegalStateException.class, () -> {
-            Scrape.render(s.out, s.cache, zone, PrometheusFormatTest.BUILD, null, null, GZIP);
+            Scrape.render(s.out, s.cache, zone, 0, PrometheusFormatTest.BUILD, null, null, GZIP);
             s.out.finish();
         });
         s.out.reset();

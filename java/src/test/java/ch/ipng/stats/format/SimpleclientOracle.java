@@ -116,6 +116,9 @@ final class SimpleclientOracle {
         f.add(single("nginx_ipng_ifindex_misses", Type.COUNTER,
             "Connections whose ingress interface matched no listen device (pktinfo mode).",
             z.ifindexMisses));
+        f.add(single("nginx_ipng_dropped_records", Type.COUNTER,
+            "Requests not counted because the worker's ring was full or the worker had no ring.",
+            z.droppedRecords));
         f.add(new MetricFamilySamples("nginx_ipng_flushes", Type.COUNTER,
             "Flushes of worker-private counters into the zone.", flushes));
         f.add(new MetricFamilySamples("nginx_ipng_flush_duration_seconds", Type.HISTOGRAM,

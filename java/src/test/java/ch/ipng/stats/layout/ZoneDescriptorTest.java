@@ -25,7 +25,7 @@ class ZoneDescriptorTest {
         assertEquals(304, SHM_SIZE_OFFSET);
         assertEquals(312, HEADER_RESERVED_OFFSET);
         assertEquals(512, HEADER_LENGTH);
-        assertEquals(1, LAYOUT_VERSION);
+        assertEquals(2, LAYOUT_VERSION);
     }
 
     @Test
@@ -48,6 +48,7 @@ class ZoneDescriptorTest {
         assertEquals(560, SCRAPE_SUM_NANOS_OFFSET);
         assertEquals(568, SCRAPE_BUCKETS_OFFSET);
         assertEquals(696, IFINDEX_MISSES_OFFSET);
+        assertEquals(704, DROPPED_RECORDS_OFFSET);
         assertEquals(16, SELF_BUCKET_COUNT);
         assertEquals(696, SCRAPE_BUCKETS_OFFSET + SCRAPE_BUCKETS_LENGTH);
         assertEquals(512, GLOBALS_LENGTH);

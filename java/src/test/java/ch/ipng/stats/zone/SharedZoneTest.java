@@ -37,7 +37,13 @@ class SharedZoneTest {
 
     @Test
     void rejectsOtherLayoutVersion() {
-        assertTrue(rejection(b -> b.putInt(LAYOUT_VERSION_OFFSET, 2)).contains("layout version is 2"));
+        assertTrue(rejection(b -> b.putInt(LAYOUT_VERSION_OFFSET, 3)).contains("layout version is 3"));
+    }
+
+    /** Version 1 was written by the JVMs in every worker, whose counters were atomic adds, not journalled. */
+    @Test
+    void rejectsAZoneOfThePerWorkerDesign() {
+        assertEquals("zone layout version is 1, this jar speaks 2", rejection(b -> b.putInt(LAYOUT_VERSION_OFFSET, 1)));
     }
 
     @Test
