@@ -144,6 +144,11 @@ public final class SharedZone {
         return geometry;
     }
 
+    /** The zone's bytes, for the {@link Journal} that writes its counters. */
+    ByteBuffer buffer() {
+        return buffer;
+    }
+
     /** Finite histogram bounds in milliseconds (a copy). */
     public long[] bounds() {
         return bounds.clone();
