@@ -1,6 +1,5 @@
 package ch.ipng.stats.bridge;
 
-import ch.ipng.stats.format.Pacer;
 import ch.ipng.stats.layout.RecordDescriptor;
 import ch.ipng.stats.layout.ZoneDescriptor;
 import java.io.IOException;
@@ -12,8 +11,7 @@ import java.io.PrintStream;
  * with the workers' JVM options: {@code java <options> -cp ipng-stats.jar
  * ch.ipng.stats.bridge.Check <layout signature> <zone layout version>}.
  * That the JVM starts proves the options; the exit code says whether this
- * jar matches the module and the module's own -D options are valid. Prints
- * one line either way.
+ * jar matches the module. Prints one line either way.
  *
  * <p>{@code Check --classlist} prints the classes a worker loads, the list
  * scripts/cds-archive dumps into the workers' class data archive.
@@ -52,12 +50,6 @@ public final class Check {
                     + " (record 0x%016x, zone %d): use the jar built with this module%n",
                     RecordDescriptor.LAYOUT_SIGNATURE, ZoneDescriptor.LAYOUT_VERSION, signature, version);
             return 3;
-        }
-        try {
-            Pacer.fromSystemProperties();
-        } catch (IllegalArgumentException e) {
-            System.out.println(e.getMessage());
-            return 2;
         }
         System.out.println("ok");
         return 0;

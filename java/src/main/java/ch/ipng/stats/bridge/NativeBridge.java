@@ -3,7 +3,6 @@ package ch.ipng.stats.bridge;
 import ch.ipng.stats.aggregate.Aggregator;
 import ch.ipng.stats.format.BuildInfo;
 import ch.ipng.stats.format.ByteSink;
-import ch.ipng.stats.format.Pacer;
 import ch.ipng.stats.format.Scrape;
 import ch.ipng.stats.format.SegmentCache;
 import ch.ipng.stats.layout.RecordDescriptor;
@@ -59,15 +58,13 @@ public final class NativeBridge {
      * chunk to C (answerAppend), which collects the answer in memory mapped
      * for it, sends it from there and unmaps it when the request is done. So
      * the heap keeps no 3 MB answer between scrapes, and the event loop copies
-     * nothing. Its pacer makes the render sleep a pause after every slice of
-     * work, so it never holds the worker's core for a scheduler tick (see
-     * Pacer; README, Performance, has the measurements).
+     * nothing.
      */
     static final int CHUNK = 1 << 16;
     private static final ToC TO_C = new ToC();
     /* where renderOut's chunks go, set at each render (tests replace it) */
     static volatile ByteSink.Overflow answer = TO_C;
-    private static final ByteSink renderOut = new ByteSink(CHUNK).pacer(Pacer.fromSystemProperties());
+    private static final ByteSink renderOut = new ByteSink(CHUNK);
     /* the render thread's compressed segments of its last answer, reused where no count changed */
     private static final SegmentCache renderSegments = new SegmentCache();
     /* the ticket whose answer C holds (0: none), and its length */

@@ -29,21 +29,11 @@ public final class ByteSink extends OutputStream {
     private static final long TEN_MILLION = 10_000_000L;
     private static final long TWO_POW_53 = 1L << 53;
 
-    /**
-     * The render asks its {@link Pacer} whether to pause once per this many
-     * bytes written. 16 KB of rate lines (a Double.toString each) can take
-     * 300-400 us, past a 200 us slice; asking every 4 KB did not change p99
-     * and cost small scrapes more pauses (see Gzip), so it stays 16 KB.
-     */
-    static final int PACE_BYTES = 16 << 10;
-
     /** "9.007199254740991E15": 16 digits, the point, the E and two exponent digits. */
     private static final int MAX_COUNT_LENGTH = 20;
 
     private byte[] buf;
     private int size;
-    private Pacer pacer = Pacer.NONE;
-    private int paceAt = PACE_BYTES;
     private Overflow overflow;
     private long handedOver;
     /* the compressing stage in front of overflow, and what went past it plain */
@@ -52,19 +42,6 @@ public final class ByteSink extends OutputStream {
 
     public ByteSink(int initialCapacity) {
         buf = new byte[Math.max(16, initialCapacity)];
-    }
-
-    /**
-     * The pacer that writes consult once per {@link #PACE_BYTES} (default:
-     * {@link Pacer#NONE}); {@link Scrape#render} begins its slice.
-     */
-    public ByteSink pacer(Pacer p) {
-        pacer = p;
-        return this;
-    }
-
-    public Pacer pacer() {
-        return pacer;
     }
 
     /**
@@ -94,7 +71,6 @@ public final class ByteSink extends OutputStream {
             overflow.take(buf, size);
             handedOver += size;
             size = 0;
-            paceAt = PACE_BYTES;
         }
     }
 
@@ -109,7 +85,7 @@ public final class ByteSink extends OutputStream {
         }
         flush();
         plain = handedOver;
-        gzip = new Gzip(overflow, buf.length, pacer);
+        gzip = new Gzip(overflow, buf.length);
         overflow = gzip;
     }
 
@@ -167,7 +143,6 @@ public final class ByteSink extends OutputStream {
         dropCompression();
         size = 0;
         handedOver = 0;
-        paceAt = PACE_BYTES;
         if (buf.length > KEEP_LIMIT) {
             buf = new byte[1 << 16];
         }
@@ -192,10 +167,6 @@ public final class ByteSink extends OutputStream {
     }
 
     private void ensure(int extra) {
-        if (size >= paceAt) {
-            paceAt = size + PACE_BYTES;
-            pacer.check();
-        }
         if (extra > buf.length - size) {
             flush();
         }

@@ -196,14 +196,12 @@ public final class Scrape {
                               BuildInfo build, byte[] query, byte[] accept, byte[] acceptEncoding)
             throws IOException {
         int format = negotiate(accept);
-        out.pacer().begin();
         ScrapeFilter filter = ScrapeFilter.parse(query);
         boolean json = format == FORMAT_JSON;
         boolean openMetrics = format == FORMAT_OPENMETRICS;
         boolean gzip = acceptsGzip(acceptEncoding) && out.hasOverflow();
         SegmentCache reuse = gzip && !json && filter.isEmpty() ? segments : null;
-        ZoneSnapshot snapshot = ZoneSnapshot.read(zone, ringDrops, filter, out.pacer(),
-            reuse == null ? null : reuse.recycle());
+        ZoneSnapshot snapshot = ZoneSnapshot.read(zone, ringDrops, filter, reuse == null ? null : reuse.recycle());
         out.reset();
         out.writeAscii(json ? CONTENT_TYPE_JSON : openMetrics ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_004);
         if (gzip) {

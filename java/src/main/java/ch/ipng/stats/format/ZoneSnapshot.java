@@ -174,16 +174,13 @@ public final class ZoneSnapshot {
     public final long[] workerFlushes;
     public final SelfHistogram[] workerFlushDurations;
 
-    /** Keys read between two {@link Pacer#check}s: ~100 us of C1 code, half a slice. */
-    private static final int PACE_KEYS = 1024;
-
-    private ZoneSnapshot(SharedZone zone, long ringDrops, ScrapeFilter filter, Pacer pacer, ZoneSnapshot recycled) {
+    private ZoneSnapshot(SharedZone zone, long ringDrops, ScrapeFilter filter, ZoneSnapshot recycled) {
         ZoneGeometry g = zone.geometry();
         boundsMs = zone.bounds();
         classes = zone.statusMode() == STATUS_MODE_CLASSES;
         byte[][] tags = new byte[TAG_CAPACITY][];
         // the claimed slots, kept by the zone between scrapes (a walk of the tables only after new keys)
-        long[] slots = zone.claimedSeries(pacer);
+        long[] slots = zone.claimedSeries();
         Series[] kept = new Series[slots.length];
         List<Series> list = new ArrayList<>();
         for (int j = 0; j < slots.length; j++) {
@@ -217,15 +214,12 @@ public final class ZoneSnapshot {
          * in series order, by status. The first pass places them; the second
          * reads their counters in slot order (see SharedZone.claimedCodeSlotOrder).
          */
-        long[] codes = list.isEmpty() ? new long[0] : zone.claimedCodes(pacer);
+        long[] codes = list.isEmpty() ? new long[0] : zone.claimedCodes();
         int slotBits = zone.codeSlotBits();
         long slotMask = (1L << slotBits) - 1;
         place = recycled != null && recycled.place.length >= codes.length ? recycled.place : new int[codes.length];
         int n = 0;
         for (int k = 0, j = 0; k < codes.length; k++) {
-            if ((k & (PACE_KEYS - 1)) == 0) {
-                pacer.check();
-            }
             // j only moves forward: the series slot of this code, or the next one after it
             long seriesSlot = (codes[k] >>> slotBits >>> 16) - 1;
             while (j < slots.length && slots[j] < seriesSlot) {
@@ -255,9 +249,6 @@ public final class ZoneSnapshot {
         }
         int[] order = zone.claimedCodeSlotOrder(codes);
         for (int j = 0; j < order.length; j++) {
-            if ((j & (PACE_KEYS - 1)) == 0) {
-                pacer.check();
-            }
             int k = order[j];
             int at = place[k];
             if (at < 0) {
@@ -270,7 +261,6 @@ public final class ZoneSnapshot {
             codeBytesOut[at] = zone.getVolatile(off + CODE_BYTES_OUT_OFFSET);
         }
         list.sort(SERIES_ORDER);
-        pacer.check();
         series = list;
         this.zone = zone;
         unfiltered = filter.isEmpty();
@@ -295,25 +285,20 @@ public final class ZoneSnapshot {
     }
 
     public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter) {
-        return new ZoneSnapshot(zone, 0, filter, Pacer.NONE, null);
-    }
-
-    /** {@link #read(SharedZone, ScrapeFilter)}, asking {@code pacer} for a pause every so often. */
-    public static ZoneSnapshot read(SharedZone zone, ScrapeFilter filter, Pacer pacer) {
-        return new ZoneSnapshot(zone, 0, filter, pacer, null);
+        return new ZoneSnapshot(zone, 0, filter, null);
     }
 
     /**
-     * {@link #read(SharedZone, ScrapeFilter, Pacer)} into the key arrays of
+     * {@link #read(SharedZone, ScrapeFilter)}, with the drops still in the
+     * rings ({@code ringDrops}), into the key arrays of
      * {@code recycled} (or null) where they are long enough, which must not
      * be read after: the render thread keeps two snapshots (the last one, to
      * compare with, and this), so a scrape allocates no arrays per key, and
      * the young collections that promoted them (and the full collections
      * that followed) stay away.
      */
-    static ZoneSnapshot read(SharedZone zone, long ringDrops, ScrapeFilter filter, Pacer pacer,
-                             ZoneSnapshot recycled) {
-        return new ZoneSnapshot(zone, ringDrops, filter, pacer, recycled);
+    static ZoneSnapshot read(SharedZone zone, long ringDrops, ScrapeFilter filter, ZoneSnapshot recycled) {
+        return new ZoneSnapshot(zone, ringDrops, filter, recycled);
     }
 
     /** The (series, code) keys read. */

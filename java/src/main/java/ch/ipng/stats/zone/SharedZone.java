@@ -386,7 +386,7 @@ public final class SharedZone {
             decay[t] = Math.exp(-k / RATE_TAUS[t]);
         }
         int countWord = (geometry.histogramWords - 1) * Long.BYTES;
-        for (long slot : claimedSeries(NO_PAUSE)) {
+        for (long slot : claimedSeries()) {
             int i = (int) slot;
             int off = geometry.seriesOffset(i);
             long count = getVolatile(histogramOffset(i, 0) + countWord);
@@ -439,22 +439,13 @@ public final class SharedZone {
         }
     }
 
-    /** A pause between every {@value #PAUSE_SLOTS} slots walked (the render's pacer), or none. */
-    public static final Runnable NO_PAUSE = new Runnable() {
-        @Override
-        public void run() {
-        }
-    };
-
-    private static final int PAUSE_SLOTS = 1024;
-
     /**
      * The indices of the READY series slots, ascending: the last complete list
      * while SERIES_USED has not moved, else a walk of the table. Read-only
      * (shared with other callers); the slots' counters are read by the caller.
      */
-    public long[] claimedSeries(Runnable pause) {
-        return claimed(true, pause);
+    public long[] claimedSeries() {
+        return claimed(true);
     }
 
     /**
@@ -463,11 +454,11 @@ public final class SharedZone {
      * the table is walked). A zone is at most 2 GB: the key (series slot
      * + 1, 16 bits of status) and the slot fit in 63 bits.
      */
-    public long[] claimedCodes(Runnable pause) {
-        return claimed(false, pause);
+    public long[] claimedCodes() {
+        return claimed(false);
     }
 
-    private long[] claimed(boolean series, Runnable pause) {
+    private long[] claimed(boolean series) {
         Claimed kept = series ? seriesClaimed : codesClaimed;
         int usedOffset = series ? SERIES_USED_OFFSET : CODE_KEYS_USED_OFFSET;
         if (kept.used == getVolatile(usedOffset)) {
@@ -477,9 +468,6 @@ public final class SharedZone {
         long[] found = new long[Math.max(16, (int) (series ? seriesUsed() : codesUsed()))];
         int n = 0;
         for (int i = 0; i < capacity; i++) {
-            if ((i & (PAUSE_SLOTS - 1)) == 0) {
-                pause.run();
-            }
             long entry = series ? (isReady(seriesStateAt(i)) ? i : -1) : codeEntry(i);
             if (entry >= 0) {
                 if (n == found.length) {

@@ -155,38 +155,4 @@ class GzipTest {
         out.finish();
         assertArrayEquals(Scrape.render(z, PrometheusFormatTest.BUILD, null, null), c.got.toByteArray());
     }
-
-    /**
-     * A whole chunk in one deflate call kept the render thread on the
-     * worker's core past its slice: the chunk goes in pieces, with a pacer
-     * check between two, and the member is the same bytes as without a
-     * pacer. A chunk of one piece (a small answer) is not paced here.
-     */
-    @Test
-    void compressionAsksThePacerBetweenPieces() throws IOException {
-        byte[] chunk = Scrape.render(ch.ipng.stats.bench.CoreBenchmark.fullZone(), PrometheusFormatTest.BUILD, null, null);
-        int len = Math.min(chunk.length, 16 * Gzip.PIECE + 100);
-        java.util.concurrent.atomic.AtomicLong ticking = new java.util.concurrent.atomic.AtomicLong();
-        java.util.List<Long> sleeps = new java.util.ArrayList<>();
-        Collector paced = new Collector();
-        Gzip g = new Gzip(paced, 1 << 16, new Pacer(1, 0, ticking::incrementAndGet, sleeps::add));
-        g.take(chunk, len);
-        // a clock that never stands still: every check finds the slice used and pauses
-        assertEquals(16, sleeps.size(), "17 pieces");
-        g.take(chunk, Gzip.PIECE);
-        assertEquals(16, sleeps.size(), "one piece: no check");
-        g.finish();
-        Collector unpaced = new Collector();
-        Gzip u = new Gzip(unpaced, 1 << 16, Pacer.NONE);
-        u.take(chunk, len);
-        u.take(chunk, Gzip.PIECE);
-        u.finish();
-        assertArrayEquals(unpaced.got.toByteArray(), paced.got.toByteArray());
-        ByteArrayOutputStream want = new ByteArrayOutputStream();
-        want.write(chunk, 0, len);
-        want.write(chunk, 0, Gzip.PIECE);
-        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(paced.got.toByteArray()))) {
-            assertArrayEquals(want.toByteArray(), in.readAllBytes());
-        }
-    }
 }

@@ -76,7 +76,7 @@ class SegmentCacheTest {
         byte[] a = "first segment\n".repeat(500).getBytes(StandardCharsets.US_ASCII);
         byte[] b = "the second one, different\n".repeat(300).getBytes(StandardCharsets.US_ASCII);
         byte[] c = "text deflated around the splices\n".repeat(200).getBytes(StandardCharsets.US_ASCII);
-        Gzip first = new Gzip(new Collector(), 4096, Pacer.NONE);
+        Gzip first = new Gzip(new Collector(), 4096);
         first.take(c, c.length);            // something before, as in an answer
         first.cut();
         first.capture();
@@ -91,7 +91,7 @@ class SegmentCacheTest {
 
         // another member: spliced segments between deflated text, in another order, one twice
         Collector out = new Collector();
-        Gzip second = new Gzip(out, 100, Pacer.NONE);
+        Gzip second = new Gzip(out, 100);
         second.take(c, 10);
         second.cut();
         second.splice(sb);

@@ -183,7 +183,7 @@ class SharedZoneTest {
     /** The claimed-slot lists as (series slot, status) pairs, to compare with what was claimed. */
     private static java.util.List<String> claimedKeys(SharedZone z) {
         java.util.List<String> keys = new java.util.ArrayList<>();
-        for (long e : z.claimedCodes(SharedZone.NO_PAUSE)) {
+        for (long e : z.claimedCodes()) {
             long key = e >>> z.codeSlotBits();
             int slot = (int) (e & ((1L << z.codeSlotBits()) - 1));
             assertEquals(key, z.codeKeyAt(slot), "entry names its slot");
@@ -200,20 +200,20 @@ class SharedZoneTest {
         z.findOrClaimCode(b, 503);
         z.findOrClaimCode(a, 404);
         z.findOrClaimCode(b, 200);
-        long[] series = z.claimedSeries(SharedZone.NO_PAUSE);
+        long[] series = z.claimedSeries();
         assertArrayEquals(new long[] {Math.min(a, b), Math.max(a, b)}, series);
         java.util.List<String> want = a < b
             ? java.util.List.of(a + "/404", b + "/200", b + "/503")
             : java.util.List.of(b + "/200", b + "/503", a + "/404");
         assertEquals(want, claimedKeys(z));
-        assertSame(series, z.claimedSeries(SharedZone.NO_PAUSE), "no claim since: the list is kept");
-        assertSame(z.claimedCodes(SharedZone.NO_PAUSE), z.claimedCodes(SharedZone.NO_PAUSE));
+        assertSame(series, z.claimedSeries(), "no claim since: the list is kept");
+        assertSame(z.claimedCodes(), z.claimedCodes());
 
         z.findOrClaimCode(a, 200);
         assertTrue(claimedKeys(z).contains(a + "/200"), "a new code is listed");
         int c = z.findOrClaimSeries(2, 4, 0x0c, 0);
-        assertEquals(3, z.claimedSeries(SharedZone.NO_PAUSE).length, "a new series is listed");
-        assertTrue(java.util.Arrays.stream(z.claimedSeries(SharedZone.NO_PAUSE)).anyMatch(x -> x == c));
+        assertEquals(3, z.claimedSeries().length, "a new series is listed");
+        assertTrue(java.util.Arrays.stream(z.claimedSeries()).anyMatch(x -> x == c));
     }
 
     /** The order to read counters in: every code once, by ascending slot, kept list or not. */
@@ -225,7 +225,7 @@ class SharedZoneTest {
             int s = z.findOrClaimSeries(1 + random.nextInt(3), 4, random.nextInt(20), 0);
             z.findOrClaimCode(s, 100 + random.nextInt(500));
         }
-        long[] kept = z.claimedCodes(SharedZone.NO_PAUSE);
+        long[] kept = z.claimedCodes();
         long[] copy = kept.clone();            // not the kept list: the order is computed afresh
         long mask = (1L << z.codeSlotBits()) - 1;
         for (long[] codes : new long[][] {kept, copy}) {
@@ -249,10 +249,10 @@ class SharedZoneTest {
         SharedZone z = TestZones.open(b);
         int s = z.findOrClaimSeries(1, 4, 0x0a, 0);
         z.findOrClaimCode(s, 200);
-        assertEquals(1, z.claimedCodes(SharedZone.NO_PAUSE).length);
+        assertEquals(1, z.claimedCodes().length);
 
         z.add(CODE_KEYS_USED_OFFSET, 1);            // reserved, not claimed yet
-        assertEquals(1, z.claimedCodes(SharedZone.NO_PAUSE).length);
+        assertEquals(1, z.claimedCodes().length);
         int free = ZoneHash.index(ZoneHash.code(SharedZone.codeKey(s, 404)), z.geometry().codeCapacity);
         while (z.codeKeyAt(free) != 0) {
             free = (free + 1) % z.geometry().codeCapacity;
@@ -262,14 +262,14 @@ class SharedZoneTest {
         assertEquals(free, z.findOrClaimCode(s, 404), "the zone finds it where it landed");
 
         z.add(SERIES_USED_OFFSET, 1);                // the same for a series
-        assertEquals(1, z.claimedSeries(SharedZone.NO_PAUSE).length);
+        assertEquals(1, z.claimedSeries().length);
         int home = ZoneHash.index(ZoneHash.series(1, 4, 0x0b, 0), z.geometry().seriesCapacity);
         while (z.seriesStateAt(home) != SERIES_EMPTY) {
             home = (home + 1) % z.geometry().seriesCapacity;
         }
         b.putLong(z.geometry().seriesOffset(home) + SERIES_ADDR_HI_OFFSET, 0x0b);
         b.putLong(z.geometry().seriesOffset(home), SharedZone.seriesState(1, 4));
-        assertEquals(2, z.claimedSeries(SharedZone.NO_PAUSE).length);
+        assertEquals(2, z.claimedSeries().length);
     }
 
     @Test
