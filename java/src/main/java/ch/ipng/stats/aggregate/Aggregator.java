@@ -3,6 +3,7 @@ package ch.ipng.stats.aggregate;
 import static ch.ipng.stats.layout.RecordDescriptor.*;
 
 import ch.ipng.stats.layout.ZoneDescriptor;
+import ch.ipng.stats.zone.Journal;
 import ch.ipng.stats.zone.SharedZone;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -10,9 +11,10 @@ import java.nio.LongBuffer;
 import java.util.Arrays;
 
 /**
- * The per-worker private table. Records are aggregated here without
+ * The stats process's private table. Records are aggregated here without
  * allocation (primitive arrays, open addressing with power-of-two capacities)
- * and moved into the {@link SharedZone} by {@link #flush()}:
+ * and moved into the {@link SharedZone} by {@link #flush()}, every store
+ * through the {@link Journal} of the transaction they belong to:
  * <ul>
  * <li>series entries, keyed by (tag, family, address): the duration and
  *     upstream histograms as deltas ({@code 2 * (B + 3)} longs each);</li>
@@ -22,17 +24,23 @@ import java.util.Arrays;
  *     one probe and no decoding.</li>
  * </ul>
  * Each entry caches its zone slot index once claimed, so a steady-state flush
- * is only atomic adds; and the series that changed since the last flush are
- * listed as they change, so a flush visits those and their codes, not every
- * key the worker knows (with 12,000 keys known and one busy, a walk of all
- * of them took the event loop 305 us per flush on average under load, some
- * 0.5-5 ms: a cache miss per entry). When either private table reaches 3/4 of its capacity
- * the worker flushes early and forgets its keys. A duration lands in the first
- * bucket whose bound is &gt;= the value in ms, else +Inf; the upstream
- * histogram only counts records with FLAG_UPSTREAM. In status class mode a
- * status reaches the zone as {@code status / 100}.
+ * is only journalled stores; and the series that changed since the last
+ * flush are listed as they change, so a flush visits those and their codes,
+ * not every key known (with 12,000 keys known and one busy, a walk of all of
+ * them took 305 us per flush on average under load, some 0.5-5 ms: a cache
+ * miss per entry). A duration lands in the first bucket whose bound is
+ * &gt;= the value in ms, else +Inf; the upstream histogram only counts
+ * records with FLAG_UPSTREAM. In status class mode a status reaches the zone
+ * as {@code status / 100}.
  *
- * <p>Not thread-safe: one instance per worker, used from the event loop.
+ * <p>A transaction must fit its journal, and the private tables must never
+ * fill (their probes would not end): {@link #drain} takes no more records
+ * than {@link #room} allows, counting each as a new key in both tables and
+ * {@link #storesPerRecord} journal entries, and says how many it took; the
+ * caller then ends the transaction with a flush. A flush that leaves a
+ * table at 3/4 of its capacity forgets the keys.
+ *
+ * <p>Not thread-safe: one instance, used by the holder of the drain lock.
  */
 public final class Aggregator {
 
@@ -44,8 +52,8 @@ public final class Aggregator {
         ? 0x0000_0000_FFFF_FFFFL : 0xFFFF_FFFF_0000_0000L;
 
     private final SharedZone zone;
+    private final Journal journal;
     private final int[] tagBySource;
-    private final int worker;
     private final boolean statusClasses;
     /* the zone's bucket bounds + Long.MIN_VALUE: a signed compare with these is an unsigned one */
     private final long[] biasedBounds;
@@ -127,6 +135,8 @@ public final class Aggregator {
      */
     private final int[] dirtySeries;
     private int dirtySeriesCount;
+    /* code entries with a non-zero delta: with dirtySeries, the bound of the next flush's stores */
+    private int dirtyCodes;
     private final int[] seriesCodes;
     private final int[] codeNext;
 
@@ -135,13 +145,13 @@ public final class Aggregator {
 
     /**
      * @param tagBySource zone tag index per source id (-1: tag not interned, records dropped)
-     * @param worker nginx worker number, for the flush self-metrics
+     * @param journal the journal every store of a flush goes through
      */
-    public Aggregator(SharedZone zone, int[] tagBySource, int worker) {
-        this(zone, tagBySource, worker, DEFAULT_SERIES_CAPACITY, DEFAULT_CODE_CAPACITY);
+    public Aggregator(SharedZone zone, int[] tagBySource, Journal journal) {
+        this(zone, tagBySource, journal, DEFAULT_SERIES_CAPACITY, DEFAULT_CODE_CAPACITY);
     }
 
-    public Aggregator(SharedZone zone, int[] tagBySource, int worker, int seriesCapacity, int codeCapacity) {
+    public Aggregator(SharedZone zone, int[] tagBySource, Journal journal, int seriesCapacity, int codeCapacity) {
         if (Integer.bitCount(seriesCapacity) != 1 || Integer.bitCount(codeCapacity) != 1
                 || seriesCapacity < 4 || codeCapacity < 4) {
             // >= 4: a table takes 3/4 of its slots before a flush, at least 3, and the hash shift is < 64
@@ -149,8 +159,8 @@ public final class Aggregator {
                 + seriesCapacity + ", " + codeCapacity);
         }
         this.zone = zone;
+        this.journal = journal;
         this.tagBySource = tagBySource.clone();
-        this.worker = worker;
         this.statusClasses = zone.statusMode() == ZoneDescriptor.STATUS_MODE_CLASSES;
         long[] bounds = zone.bounds();
         this.bucketCount = bounds.length;
@@ -163,6 +173,7 @@ public final class Aggregator {
         }
         this.histWords = zone.geometry().histogramWords;
         this.stride = 2 * histWords;
+        this.storesPerRecord = CODE_STORES + stride;
 
         seriesMask = seriesCapacity - 1;
         seriesShift = 64 - Integer.numberOfTrailingZeros(seriesCapacity);
@@ -191,14 +202,14 @@ public final class Aggregator {
     private long ifindexMisses;
 
     /*
-     * The drain copies a batch into `words` with one bulk get and decodes the
-     * fields from longs: the module runs the JVM with C1 only (see
-     * ngx_http_ipng_stats_jvm.c), and C1 does not inline ByteBuffer.getLong
+     * The drain copies up to BATCH records into `words` with one bulk get and
+     * decodes the fields from longs: C1 does not inline ByteBuffer.getLong
      * down to a load. JMH drainBatch under C1: ten getters per record 77 ns,
      * the copy and shifts 37 ns, with the first probes tried in add() 23-25
      * ns (C2: 19 ns); one loop with fields in locals and no call on the
      * common path 20 ns, and the bucket from a table 17 ns (see records()).
      */
+    static final int BATCH = 1024;
     private static final int RECORD_WORDS = RECORD_LENGTH / Long.BYTES;
     private static final boolean LITTLE = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
     /* the word holding source id, status, family and flags, and each field's shift in it */
@@ -224,33 +235,79 @@ public final class Aggregator {
         return 8 * (LITTLE ? inWord : Long.BYTES - inWord - length);
     }
 
-    private long[] words = new long[0];
+    private final long[] words = new long[BATCH * RECORD_WORDS];
     private ByteBuffer wordSource;
     private LongBuffer wordView;
 
-    /** Aggregates records[0..count) (RECORD_LENGTH each, native order). */
-    public void drain(ByteBuffer records, int count) {
-        int n = count * RECORD_WORDS;
-        if (words.length < n) {
-            words = new long[n];
+    /* journal entries a flush needs at most: per code entry, per series entry, and the ifindex misses */
+    private static final int CODE_STORES = 3;
+    private static final int GLOBAL_STORES = 1;
+    private final int storesPerRecord;
+
+    /** Journal entries one more record may add to the next flush at most: a new code and a new series. */
+    public int storesPerRecord() {
+        return storesPerRecord;
+    }
+
+    /**
+     * How many records the next {@link #drain} may take: each may be a new
+     * key in both private tables, and its flush must fit {@code journalEntries}
+     * journal entries with everything aggregated since the last flush.
+     */
+    public int room(int journalEntries) {
+        int tables = Math.min(seriesLimit - seriesUsed, codeLimit - codesUsed);
+        long need = GLOBAL_STORES + (long) CODE_STORES * dirtyCodes + (long) stride * dirtySeriesCount;
+        return (int) Math.max(0, Math.min(tables, (journalEntries - need) / storesPerRecord));
+    }
+
+    /*
+     * The records in runs that fit the room left (see room()): checking the
+     * room per run instead of per record, DrainLoop's best 1 s windows
+     * 17.1-18.1 ns per record against 17.6-19.3, alternated four times. A run
+     * of known keys leaves the room as it was, so the next run is as long.
+     */
+
+    /**
+     * Aggregates up to {@code count} records (RECORD_LENGTH each, native
+     * order) starting at byte {@code offset} of {@code records}, as many as
+     * {@link #room} allows with {@code journalEntries}. Returns how many.
+     */
+    public int drain(ByteBuffer records, int offset, int count, int journalEntries) {
+        if (offset % Long.BYTES != 0) {
+            throw new IllegalArgumentException("records at unaligned offset " + offset);
         }
         if (records != wordSource) {
             wordView = records.duplicate().clear().order(ByteOrder.nativeOrder()).asLongBuffer();
             wordSource = records;
         }
-        wordView.get(0, words, 0, n);
-        records(words, n);
+        int taken = 0;
+        while (taken < count) {
+            int n = Math.min(Math.min(count - taken, BATCH), room(journalEntries));
+            if (n == 0) {
+                break;
+            }
+            wordView.get(offset / Long.BYTES + taken * RECORD_WORDS, words, 0, n * RECORD_WORDS);
+            records(words, 0, n * RECORD_WORDS);
+            taken += n;
+        }
+        return taken;
     }
 
     private final long[] one = new long[RECORD_WORDS];
 
     /**
-     * Aggregates one request. {@code hi}/{@code lo} are the address bytes 0..7
-     * and 8..15 as native-order longs (ZoneDescriptor's ADDR_HI/ADDR_LO).
-     * A source id without an interned tag is counted in {@link #droppedRecords()}.
+     * Aggregates one request (tests, tools). {@code hi}/{@code lo} are the
+     * address bytes 0..7 and 8..15 as native-order longs (ZoneDescriptor's
+     * ADDR_HI/ADDR_LO). A source id without an interned tag is counted in
+     * {@link #droppedRecords()}.
+     *
+     * @throws IllegalStateException when {@link #room} is 0 for the journal's free entries: flush first
      */
     public void add(int sourceId, int family, long hi, long lo, int status,
                     long in, long out, long requestMs, boolean upstream, long upstreamMs) {
+        if (room(journal.free()) == 0) {
+            throw new IllegalStateException("no room for another record: flush first");
+        }
         long[] w = one;
         w[BYTES_IN_OFFSET / Long.BYTES] = in;
         w[BYTES_OUT_OFFSET / Long.BYTES] = out;
@@ -262,29 +319,7 @@ public final class Aggregator {
             | (long) (status & 0xffff) << STATUS_SHIFT
             | (long) (family & 0xff) << FAMILY_SHIFT
             | (long) (upstream ? FLAG_UPSTREAM : 0) << FLAGS_SHIFT;
-        records(w, RECORD_WORDS);
-    }
-
-    /*
-     * The records in w[0..n), RECORD_WORDS each, in runs that fit the room
-     * left in both private tables (a record claims at most one entry in
-     * each); a full table is flushed and cleared between runs. Checking the
-     * room per run instead of per record: DrainLoop's best 1 s windows
-     * 17.1-18.1 ns per record against 17.6-19.3, alternated four times.
-     */
-    private void records(long[] w, int n) {
-        int from = 0;
-        while (from < n) {
-            int room = Math.min(seriesLimit - seriesUsed, codeLimit - codesUsed);
-            if (room <= 0) {
-                flush();
-                clear();
-                continue;
-            }
-            int to = (int) Math.min(n, from + (long) room * RECORD_WORDS);
-            records(w, from, to);
-            from = to;
-        }
+        records(w, 0, RECORD_WORDS);
     }
 
     /*
@@ -316,6 +351,7 @@ public final class Aggregator {
         final int[] listed = seriesListed;
         final int gen = generation;
         int nds = dirtySeriesCount;
+        int dirty = dirtyCodes;
         long misses = 0;
         long dropped = 0;
         for (int r = from; r < to; r += RECORD_WORDS) {
@@ -335,9 +371,12 @@ public final class Aggregator {
                 continue;
             }
             long requests = ct[c + REQ];
-            if (requests == 0 && listed[s] != gen) {
-                listed[s] = gen;
-                ds[nds++] = s;
+            if (requests == 0) {
+                dirty++;
+                if (listed[s] != gen) {
+                    listed[s] = gen;
+                    ds[nds++] = s;
+                }
             }
             ct[c + REQ] = requests + 1;
             ct[c + IN] += w[r + BYTES_IN_OFFSET / Long.BYTES];
@@ -355,6 +394,7 @@ public final class Aggregator {
         ifindexMisses += misses;
         droppedRecords += dropped;
         dirtySeriesCount = nds;
+        dirtyCodes = dirty;
     }
 
     /* the upstream histogram's observation; records() writes the request's inline, as a call costs C1 */
@@ -454,17 +494,15 @@ public final class Aggregator {
     }
 
     /**
-     * Adds every non-zero delta into the zone with atomic adds and zeroes it.
-     * Deltas of keys the zone has no room for are dropped (the zone counts a
-     * full event per dropped key and flush).
+     * Adds every non-zero delta into the zone through the journal and zeroes
+     * it; the caller commits. Deltas of keys the zone has no room for are
+     * dropped (the zone counts a full event per dropped key and flush). If a
+     * flush fails half way, {@link #discard} what is left.
      */
     public void flush() {
-        long start = System.nanoTime();
         generation++;
-        if (ifindexMisses != 0) {
-            zone.addIfindexMisses(ifindexMisses);
-            ifindexMisses = 0;
-        }
+        journal.add(ZoneDescriptor.IFINDEX_MISSES_OFFSET, ifindexMisses);
+        ifindexMisses = 0;
         for (int n = 0; n < dirtySeriesCount; n++) {
             int s = dirtySeries[n];
             for (int next = seriesCodes[s]; next != 0; next = codeNext[next - 1]) {
@@ -473,7 +511,30 @@ public final class Aggregator {
             flushHistograms(s);
         }
         dirtySeriesCount = 0;
-        zone.recordFlush(worker, System.nanoTime() - start);
+        dirtyCodes = 0;
+        if (seriesUsed >= seriesLimit || codesUsed >= codeLimit) {
+            clear();
+        }
+    }
+
+    /**
+     * Forgets every delta and key: the transaction they belonged to failed
+     * and is rolled back, and its records will be drained again.
+     */
+    public void discard() {
+        for (int n = 0; n < seriesUsed; n++) {
+            int base = seriesList[n] * stride;
+            Arrays.fill(hist, base, base + stride, 0);
+        }
+        for (int n = 0; n < codesUsed; n++) {
+            int e = codeList[n] * CODE_WORDS;
+            Arrays.fill(codes, e + REQ, e + CODE_WORDS, 0);
+        }
+        generation++;
+        dirtySeriesCount = 0;
+        dirtyCodes = 0;
+        ifindexMisses = 0;
+        clear();
     }
 
     /* series entry s's histogram deltas into the zone, zeroed */
@@ -489,7 +550,7 @@ public final class Aggregator {
                 long d = hist[base + h * histWords + w];
                 if (d != 0) {
                     if (z >= 0) {
-                        zone.add(off + zoneWord(w) * Long.BYTES, d);
+                        journal.add(off + zoneWord(w) * Long.BYTES, d);
                     }
                     hist[base + h * histWords + w] = 0;
                 }
@@ -518,13 +579,9 @@ public final class Aggregator {
         }
         if (z >= 0) {
             int off = zone.geometry().codeOffset(z);
-            zone.add(off + ZoneDescriptor.CODE_REQUESTS_OFFSET, codes[e + REQ]);
-            if (codes[e + IN] != 0) {
-                zone.add(off + ZoneDescriptor.CODE_BYTES_IN_OFFSET, codes[e + IN]);
-            }
-            if (codes[e + OUT] != 0) {
-                zone.add(off + ZoneDescriptor.CODE_BYTES_OUT_OFFSET, codes[e + OUT]);
-            }
+            journal.add(off + ZoneDescriptor.CODE_REQUESTS_OFFSET, codes[e + REQ]);
+            journal.add(off + ZoneDescriptor.CODE_BYTES_IN_OFFSET, codes[e + IN]);
+            journal.add(off + ZoneDescriptor.CODE_BYTES_OUT_OFFSET, codes[e + OUT]);
         }
         codes[e + REQ] = 0;
         codes[e + IN] = 0;
@@ -553,7 +610,7 @@ public final class Aggregator {
         return z;
     }
 
-    /** Forgets every key (deltas must have been flushed). */
+    /** Forgets every key (deltas must have been flushed or discarded). */
     private void clear() {
         for (int n = 0; n < seriesUsed; n++) {
             int s = seriesList[n];

@@ -8,13 +8,13 @@ import java.io.PrintStream;
 
 /**
  * Run by the nginx master at configuration time ({@code nginx -t}, reload)
- * with the workers' JVM options: {@code java <options> -cp ipng-stats.jar
- * ch.ipng.stats.bridge.Check <layout signature> <zone layout version>}.
- * That the JVM starts proves the options; the exit code says whether this
- * jar matches the module. Prints one line either way.
+ * with the stats process's JVM options: {@code java <options> -cp
+ * ipng-stats.jar ch.ipng.stats.bridge.Check <layout signature> <zone layout
+ * version>}. That the JVM starts proves the options; the exit code says
+ * whether this jar matches the module. Prints one line either way.
  *
- * <p>{@code Check --classlist} prints the classes a worker loads, the list
- * scripts/cds-archive dumps into the workers' class data archive.
+ * <p>{@code Check --classlist} prints the classes the stats process loads,
+ * the list scripts/cds-archive dumps into its class data archive.
  */
 public final class Check {
 

@@ -26,7 +26,7 @@ public final class BuildInfo {
      * The manifest's Implementation-Version, which the class loader read
      * with the jar; else (classes outside a jar: tests) version.properties.
      * (Reading the resource goes through the JDK's URL machinery: 7 ms of
-     * a worker's JVM start.)
+     * the JVM's start.)
      */
     public static String jarVersion() {
         String v = BuildInfo.class.getPackage().getImplementationVersion();

@@ -6,11 +6,11 @@ import java.util.Arrays;
 
 /**
  * A growable byte buffer that one scrape after another renders into: the
- * render thread keeps one and {@link #reset}s it, so a 3 MB answer costs no
+ * stats process keeps one and {@link #reset}s it, so a 3 MB answer costs no
  * new 3 MB array (and no old-generation growth) per scrape. With an
  * {@link Overflow} it does not grow at all: a full buffer is handed over
- * and reused, so the module's render keeps one 64 KB chunk while C collects
- * the answer in memory of its own. Also the {@link OutputStream} the JSON
+ * and reused, so a render keeps one 64 KB chunk and the answer (compressed,
+ * when the client takes gzip) collects elsewhere. Also the {@link OutputStream} the JSON
  * generator writes to. Not thread-safe: one scrape at a time. Numbers are
  * written without allocating except for doubles that are not integers (see
  * {@link #writeGoDouble}).

@@ -20,7 +20,8 @@ import java.util.Arrays;
  * rendered and kept again; a render that fails half way leaves the cache
  * open, and the next one starts empty.
  *
- * <p>One per render thread (not thread-safe); used for unfiltered scrapes
+ * <p>One per stats process, used by one scrape at a time under the drain
+ * lock (not thread-safe); used for unfiltered scrapes
  * only (a filter changes the keys).
  */
 public final class SegmentCache {

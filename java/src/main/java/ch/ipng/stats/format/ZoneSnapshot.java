@@ -292,7 +292,7 @@ public final class ZoneSnapshot {
      * {@link #read(SharedZone, ScrapeFilter)}, with the drops still in the
      * rings ({@code ringDrops}), into the key arrays of
      * {@code recycled} (or null) where they are long enough, which must not
-     * be read after: the render thread keeps two snapshots (the last one, to
+     * be read after: the stats process keeps two snapshots (the last one, to
      * compare with, and this), so a scrape allocates no arrays per key, and
      * the young collections that promoted them (and the full collections
      * that followed) stay away.

@@ -2,7 +2,7 @@ package ch.ipng.stats.layout;
 
 /**
  * Layout of one request record, written by the nginx log phase (C) into the
- * per-worker record buffer and read by Java. All fields are native byte order;
+ * worker's ring ({@link RingDescriptor}) and read by Java. All fields are native byte order;
  * every 64-bit field is 8-byte aligned.
  *
  * <pre>

@@ -10,9 +10,15 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * The shared table over the zone (layout: {@link ch.ipng.stats.layout.ZoneDescriptor}).
- * Several processes map the same bytes; there are no locks, only atomic
- * operations on 8-byte aligned words through a ByteBuffer view VarHandle.
+ * The shared table over the counters zone (layout:
+ * {@link ch.ipng.stats.layout.ZoneDescriptor}). Its writers are stats
+ * processes, one at a time (the rings zone's LOCK, see
+ * {@code ch.ipng.stats.drain.Consumer}); the counters are stored through
+ * the {@link Journal}, which this class reads for. The claims below stay
+ * atomic operations on 8-byte aligned words (a ByteBuffer view VarHandle):
+ * they cost nothing extra, are never rolled back (a claimed key is found
+ * again by the transaction that is drained again), and a claimer killed
+ * mid-claim blocks no one.
  *
  * <h2>Algorithm</h2>
  * Three append-only open-addressing tables with linear probing, start slot
@@ -41,10 +47,10 @@ import java.util.Arrays;
  * Claims are {@code compareAndSet} (volatile). Key words written by a claimer
  * before its {@code setRelease} of the state are read by others after a
  * {@code getAcquire} of that state, so a READY state implies a visible key.
- * Counters are only changed by {@code getAndAdd} (atomic, volatile) and read
- * with {@code getVolatile}; values of one slot are not a consistent snapshot
- * (a scrape may see a count without its sum, for one flush). The EWMA words
- * (RATE_*) and RATE_SNAPSHOT are written only by the worker that won the
+ * Counters are stored with {@code setRelease} by the Journal and read here
+ * with {@code getVolatile}; a scrape reads them under the same lock, after
+ * the last commit, so it never sees a transaction half done. The EWMA words
+ * (RATE_*) and RATE_SNAPSHOT are written only by the caller that won the
  * CAS on RATE_TICK_SECOND, with {@code setRelease}.
  */
 public final class SharedZone {
@@ -535,25 +541,10 @@ public final class SharedZone {
         return WORKER_TABLE_OFFSET + w * WORKER_ENTRY_LENGTH;
     }
 
-    public void registerWorker(int worker, long pid) {
-        LONGS.setRelease(buffer, workerOffset(worker) + WORKER_PID_OFFSET, pid);
-    }
-
-    public void recordFlush(int worker, long nanos) {
-        int off = workerOffset(worker);
-        add(off + WORKER_FLUSH_BUCKETS_OFFSET + SelfMetrics.bucket(nanos) * Long.BYTES, 1);
-        add(off + WORKER_FLUSH_SUM_NANOS_OFFSET, nanos);
-        add(off + WORKER_FLUSHES_OFFSET, 1);
-    }
-
     public void recordScrape(long nanos) {
         add(SCRAPE_BUCKETS_OFFSET + SelfMetrics.bucket(nanos) * Long.BYTES, 1);
         add(SCRAPE_SUM_NANOS_OFFSET, nanos);
         add(SCRAPE_COUNT_OFFSET, 1);
-    }
-
-    public void addIfindexMisses(long n) {
-        add(IFINDEX_MISSES_OFFSET, n);
     }
 
     public long ifindexMisses() {

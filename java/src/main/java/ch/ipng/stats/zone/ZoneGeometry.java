@@ -9,8 +9,8 @@ import static ch.ipng.stats.layout.ZoneDescriptor.SERIES_TABLE_OFFSET;
 
 /**
  * Capacities of the series and code tables, derived from ZONE_LENGTH and the
- * bucket count B alone so that every worker (and every jar version speaking
- * layout version 1) computes the same numbers:
+ * bucket count B alone so that every process (and every jar version speaking
+ * layout version 2) computes the same numbers:
  *
  * <pre>
  * available       = ZONE_LENGTH - 54272

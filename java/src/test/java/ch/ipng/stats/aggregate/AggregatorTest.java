@@ -10,25 +10,18 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import ch.ipng.stats.format.ScrapeFilter;
 import ch.ipng.stats.format.ZoneSnapshot;
+import ch.ipng.stats.testing.TestAggregator;
 import ch.ipng.stats.testing.TestZones;
+import ch.ipng.stats.zone.Journal;
 import ch.ipng.stats.zone.SharedZone;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 class AggregatorTest {
 
-    private static Aggregator aggregator(SharedZone z, String... tags) {
-        int[] idx = new int[tags.length];
-        for (int i = 0; i < tags.length; i++) {
-            idx[i] = z.internTag(tags[i]);
-        }
-        return new Aggregator(z, idx, 0);
+    private static TestAggregator aggregator(SharedZone z, String... tags) {
+        return TestAggregator.of(z, tags);
     }
 
     private static ZoneSnapshot.Series only(SharedZone z, String tag, String vip) {
@@ -47,7 +40,7 @@ class AggregatorTest {
     @Test
     void countsIfindexMissesIntoTheZoneOnFlush() {
         SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = aggregator(z, "direct");
+        TestAggregator a = aggregator(z, "direct");
         ByteBuffer r = TestZones.records(3);
         for (int i = 0; i < 3; i++) {
             TestZones.record(r, i, 0, "192.0.2.10", 200, 1, 1, 1, i == 1 ? 4 : -1);
@@ -70,8 +63,8 @@ class AggregatorTest {
         // every field, both families, all flags, as C lays them out against add()
         SharedZone drained = TestZones.zone(1 << 20);
         SharedZone added = TestZones.zone(1 << 20);
-        Aggregator d = aggregator(drained, "t0", "t1", "t2");
-        Aggregator a = aggregator(added, "t0", "t1", "t2");
+        TestAggregator d = aggregator(drained, "t0", "t1", "t2");
+        TestAggregator a = aggregator(added, "t0", "t1", "t2");
         java.util.Random rnd = new java.util.Random(7);
         int n = 256;
         ByteBuffer r = TestZones.records(n);
@@ -106,7 +99,7 @@ class AggregatorTest {
     @Test
     void countsEveryRecordOnce() {
         SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = aggregator(z, "direct", "mg1");
+        TestAggregator a = aggregator(z, "direct", "mg1");
         ByteBuffer r = TestZones.records(4);
         TestZones.record(r, 0, 1, "192.0.2.10", 200, 100, 1000, 3, -1);
         TestZones.record(r, 1, 1, "192.0.2.10", 200, 200, 2000, 7, 6);
@@ -143,7 +136,7 @@ class AggregatorTest {
     @Test
     void eachFlushAddsExactlyWhatChangedSinceTheLast() {
         SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = aggregator(z, "direct", "mg1");
+        TestAggregator a = aggregator(z, "direct", "mg1");
         int vips = 30;
         int[] statuses = {200, 204, 301, 302, 304, 400, 403, 404, 500, 503};
         long[][] want = new long[2 * vips * statuses.length][3];   // requests, bytes in, bytes out
@@ -195,7 +188,7 @@ class AggregatorTest {
     @Test
     void durationLandsInTheFirstBucketWhoseBoundIsAtLeastTheValue() {
         SharedZone z = TestZones.open(TestZones.buffer(1 << 20, 1 << 20, STATUS_MODE_EXACT, 5, 50));
-        Aggregator a = aggregator(z, "t");
+        TestAggregator a = aggregator(z, "t");
         long[] values = {0, 5, 6, 50, 51, Long.MAX_VALUE / 2};
         for (long v : values) {
             a.add(0, 4, 1, 0, 200, 0, 0, v, true, v);
@@ -211,7 +204,7 @@ class AggregatorTest {
         // Aggregator looks the bucket of a duration below 4096 ms up in a
         // table and searches the bounds for longer ones: bounds on both sides
         SharedZone z = TestZones.open(TestZones.buffer(1 << 20, 1 << 20, STATUS_MODE_EXACT, 4095, 4096, 5000));
-        Aggregator a = aggregator(z, "t");
+        TestAggregator a = aggregator(z, "t");
         long[] values = {4094, 4095, 4096, 4097, 5000, 5001, 1L << 40};
         for (long v : values) {
             a.add(0, 4, 1, 0, 200, 0, 0, v, true, v);
@@ -225,7 +218,7 @@ class AggregatorTest {
     @Test
     void upstreamHistogramOnlyCountsProxiedRequests() {
         SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = aggregator(z, "t");
+        TestAggregator a = aggregator(z, "t");
         a.add(0, 4, 1, 0, 200, 0, 0, 3, false, 0);
         a.add(0, 4, 1, 0, 200, 0, 0, 3, true, 2);
         a.flush();
@@ -238,7 +231,7 @@ class AggregatorTest {
     void classModeStoresStatusClasses() {
         SharedZone z = TestZones.open(TestZones.buffer(1 << 20, 1 << 20, STATUS_MODE_CLASSES,
             TestZones.DEFAULT_BOUNDS));
-        Aggregator a = aggregator(z, "t");
+        TestAggregator a = aggregator(z, "t");
         for (int status : new int[] {200, 204, 301, 404, 499, 503}) {
             a.add(0, 4, 1, 0, status, 0, 0, 1, false, 0);
         }
@@ -256,7 +249,7 @@ class AggregatorTest {
     @Test
     void keysThatDifferOnlyInAddressTagOrFamilyNeverShareCounters() {
         SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag("a"), z.internTag("b")}, 0, 16, 16);
+        TestAggregator a = new TestAggregator(z, new int[] {z.internTag("a"), z.internTag("b")}, 16, 16);
         String[] vips = {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "198.51.100.1",
             "2001:db8::1", "2001:db8::2", "c000:201::", "0.0.0.1", "::1"};    // c000:201:: is 192.0.2.1's bytes
         ByteBuffer r = TestZones.records(1);
@@ -282,51 +275,27 @@ class AggregatorTest {
     @Test
     void recordsOfUnknownSourcesAreDroppedNotMiscounted() {
         SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = aggregator(z, "t");
+        TestAggregator a = aggregator(z, "t");
         ByteBuffer r = TestZones.records(2);
         TestZones.record(r, 0, 7, "192.0.2.1", 200, 1, 1, 1, -1);
         TestZones.record(r, 1, -1, "192.0.2.1", 200, 1, 1, 1, -1);
         a.drain(r, 2);
         a.flush();
-        assertEquals(2, a.droppedRecords());
+        assertEquals(2, a.aggregator.droppedRecords());
         assertEquals(0, z.codesUsed());
     }
 
-    @Test
-    void flushesEarlyWhenThePrivateTableIsThreeQuartersFull() {
-        SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag("t")}, 3, 16, 64);
-        for (int i = 0; i < 1000; i++) {
-            a.add(0, 4, i % 40, 0, 200 + i % 7, 1, 1, 1, false, 0);
-        }
-        assertTrue(z.getVolatile(SharedZone.workerOffset(3) + WORKER_FLUSHES_OFFSET) > 0, "flushed early");
-        a.flush();
-        long total = 0;
-        for (ZoneSnapshot.Series s : ZoneSnapshot.read(z, ScrapeFilter.NONE).series) {
-            total += s.duration.count();
-            for (ZoneSnapshot.Code c : s.codes()) {
-                total -= c.requests;
-            }
-            assertEquals(s.duration.count(), s.codes().stream().mapToLong(c -> c.requests).sum());
-        }
-        assertEquals(0, total);
-        assertEquals(1000, ZoneSnapshot.read(z, ScrapeFilter.NONE).series.stream()
-            .mapToLong(s -> s.duration.count()).sum());
-        assertEquals(40, z.seriesUsed());
-    }
-
     /**
-     * A batch holding more new keys than the private tables have room for:
-     * drain checks the room once per run of records rather than per record,
-     * so it must flush between runs; every record still counts once, on its key.
-     * A run longer than the room fills a table and its probe never ends: the
-     * timeout makes that a failure instead of a hung build.
+     * A private table's probe never ends once it is full, and a transaction
+     * must fit its journal: drain takes no more records than both allow,
+     * counting each as a new key, and says how many it took.
      */
     @Test
     @org.junit.jupiter.api.Timeout(60)
-    void drainFlushesEarlyWithinABatchLargerThanTheTables() {
+    void drainTakesNoMoreThanTheTablesHoldAndSaysHowMany() {
         SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag("t")}, 3, 16, 64);
+        Journal j = TestZones.journal(z);
+        Aggregator a = new Aggregator(z, new int[] {z.internTag("t")}, j, 16, 64);
         int n = 1000;
         ByteBuffer r = TestZones.records(n);
         java.util.Map<String, Integer> want = new java.util.TreeMap<>();
@@ -336,9 +305,20 @@ class AggregatorTest {
             TestZones.record(r, i, 0, vip, status, 1, 1, i % 300, -1);
             want.merge(vip + " " + status, 1, Integer::sum);
         }
-        a.drain(r, n);
-        assertTrue(z.getVolatile(SharedZone.workerOffset(3) + WORKER_FLUSHES_OFFSET) >= 3, "flushed within the batch");
+        assertEquals(12, a.drain(r, 0, n, j.free()), "3/4 of 16 series entries, each record a new one");
+        assertEquals(0, a.room(j.free()));
+        assertEquals(0, z.seriesUsed(), "nothing reaches the zone before a flush");
+        int transactions = 1;
+        for (int done = 12; done < n; transactions++) {
+            a.flush();
+            j.commit();
+            int took = a.drain(r, done * RECORD_LENGTH, n - done, j.free());
+            assertTrue(took > 0, "a flush of full tables forgets their keys");
+            done += took;
+        }
         a.flush();
+        j.commit();
+        assertTrue(transactions > 40, transactions + " transactions");
         java.util.Map<String, Integer> got = new java.util.TreeMap<>();
         for (ZoneSnapshot.Series s : ZoneSnapshot.read(z, ScrapeFilter.NONE).series) {
             for (ZoneSnapshot.Code c : s.codes()) {
@@ -350,9 +330,71 @@ class AggregatorTest {
     }
 
     @Test
+    void drainLeavesRoomInTheJournalForItsFlush() {
+        SharedZone z = TestZones.zone(1 << 20);
+        Journal j = TestZones.journal(z);
+        Aggregator a = new Aggregator(z, new int[] {z.internTag("t")}, j);
+        int perRecord = a.storesPerRecord();
+        assertEquals(3 + 2 * (12 + 3), perRecord, "a code's three counters, two histograms of 12 buckets");
+        int n = 200;
+        ByteBuffer r = TestZones.records(n);
+        for (int i = 0; i < n; i++) {
+            TestZones.record(r, i, 0, "2001:db8::" + Integer.toHexString(i + 1), 200 + i % 3, 1, 1, i, i);
+        }
+        int entries = 10 * perRecord + 1;
+        assertEquals(10, a.drain(r, 0, n, entries), "10 new keys, and the ifindex misses");
+        int before = j.free();
+        a.flush();
+        assertTrue(before - j.free() <= entries, (before - j.free()) + " entries used");
+        j.commit();
+        // the same keys again: with room for one more, run after run of one
+        // record each, as a known key's stores are counted already
+        ByteBuffer same = TestZones.records(n);
+        for (int i = 0; i < n; i++) {
+            TestZones.record(same, i, 0, "2001:db8::" + Integer.toHexString(i % 10 + 1), 200 + i % 10 % 3, 1, 1, 5, 5);
+        }
+        assertEquals(10, a.drain(same, 0, n, entries), "no room for an 11th new key");
+        a.flush();
+        j.commit();
+        assertEquals(n - 10, a.drain(same, 10 * RECORD_LENGTH, n - 10, entries + perRecord));
+        a.flush();
+        j.commit();
+        assertEquals(10 + n, ZoneSnapshot.read(z, ScrapeFilter.NONE).series.stream()
+            .mapToLong(s -> s.duration.count()).sum());
+    }
+
+    /** A transaction that failed is rolled back; its records come again and must count once. */
+    @Test
+    void discardForgetsEveryDeltaOfAFailedTransaction() {
+        SharedZone z = TestZones.zone(1 << 20);
+        Journal j = TestZones.journal(z);
+        Aggregator a = new Aggregator(z, new int[] {z.internTag("t")}, j, 16, 64);
+        ByteBuffer r = TestZones.records(8);
+        for (int i = 0; i < 8; i++) {
+            TestZones.record(r, i, 0, "192.0.2." + (i % 3 + 1), 200, 10, 20, 7, i % 2 == 0 ? 3 : -1);
+        }
+        r.put(FLAGS_OFFSET, (byte) (r.get(FLAGS_OFFSET) | FLAG_IFINDEX_MISS));
+        assertEquals(8, a.drain(r, 0, 8, j.free()));
+        a.discard();
+        a.flush();
+        j.commit();
+        assertEquals(0, z.ifindexMisses());
+        assertEquals(0, ZoneSnapshot.read(z, ScrapeFilter.NONE).series.stream()
+            .mapToLong(s -> s.duration.count()).sum(), "nothing left to flush");
+        assertEquals(8, a.drain(r, 0, 8, j.free()));
+        a.flush();
+        j.commit();
+        assertEquals(1, z.ifindexMisses());
+        ZoneSnapshot.Series s = only(z, "t", "192.0.2.1");
+        assertEquals(3, code(s, "200").requests);
+        assertEquals(30, code(s, "200").bytesIn);
+        assertEquals(2, s.upstream.count());
+    }
+
+    @Test
     void fullZoneDropsNewKeysButKeepsCountingOldOnes() {
         SharedZone z = TestZones.zone(128 * 1024);
-        Aggregator a = aggregator(z, "t");
+        TestAggregator a = aggregator(z, "t");
         long limit = z.geometry().seriesLimit;
         for (int i = 0; i < limit; i++) {
             a.add(0, 6, i + 1, 7, 200, 0, 0, 1, false, 0);
@@ -369,82 +411,11 @@ class AggregatorTest {
     }
 
     @Test
-    void workersFlushingConcurrentlyLoseNothing() throws Exception {
-        int threads = 6;
-        int perThread = 200_000;
-        ByteBuffer zoneBuffer = TestZones.buffer(4 << 20);
-        TestZones.open(zoneBuffer);
-        String[] tags = {"a", "b", "c"};
-        String[] vips = {"192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2", "10.0.0.1"};
-        int[] statuses = {200, 201, 301, 404, 500, 503, 204};
-        CyclicBarrier start = new CyclicBarrier(threads);
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        List<Future<?>> done = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            int worker = t;
-            done.add(pool.submit(() -> {
-                SharedZone z = TestZones.open(zoneBuffer.duplicate());
-                int[] idx = {z.internTag(tags[0]), z.internTag(tags[1]), z.internTag(tags[2])};
-                Aggregator a = new Aggregator(z, idx, worker, 16, 64);
-                ByteBuffer r = TestZones.records(64);
-                start.await();
-                for (int i = 0; i < perThread; i += 64) {
-                    for (int k = 0; k < 64; k++) {
-                        int n = i + k;
-                        TestZones.record(r, k, n % 3, vips[n % 5], statuses[n % 7], 3, 5, n % 100, n % 2 == 0 ? 1 : -1);
-                    }
-                    a.drain(r, 64);
-                    if (i % 1024 == 0) {
-                        a.flush();
-                    }
-                }
-                a.flush();
-                return null;
-            }));
-        }
-        for (Future<?> f : done) {
-            f.get();
-        }
-        pool.shutdown();
-        int total = threads * (perThread / 64 * 64);
-        SharedZone z = TestZones.open(zoneBuffer);
-        ZoneSnapshot snap = ZoneSnapshot.read(z, ScrapeFilter.NONE);
-        assertEquals(15, snap.series.size());
-        long requests = 0;
-        long in = 0;
-        long out = 0;
-        long count = 0;
-        long upstream = 0;
-        for (ZoneSnapshot.Series s : snap.series) {
-            count += s.duration.count();
-            upstream += s.upstream.count();
-            for (ZoneSnapshot.Code c : s.codes()) {
-                requests += c.requests;
-                in += c.bytesIn;
-                out += c.bytesOut;
-            }
-        }
-        assertEquals(total, requests);
-        assertEquals(total, count);
-        assertEquals(total / 2, upstream);
-        assertEquals(3L * total, in);
-        assertEquals(5L * total, out);
-        assertEquals(15, z.seriesUsed());
-        assertEquals(15 * 7, z.codesUsed(), "3*5*7 distinct keys, each claimed exactly once");
-        assertEquals(0, z.zoneFullEvents());
-        long flushes = 0;
-        for (int w = 0; w < threads; w++) {
-            flushes += z.getVolatile(SharedZone.workerOffset(w) + WORKER_FLUSHES_OFFSET);
-        }
-        assertTrue(flushes >= threads);
-    }
-
-    @Test
     void fourMebibyteZoneHoldsTwelveThousandKeysWithoutFullEvents() {
         for (int length : new int[] {4 << 20, (4 << 20) - 64 * 1024}) {
             SharedZone z = TestZones.zone(length);
             String[] tags = {"mg1", "mg2", "mg3", "direct"};
-            Aggregator a = aggregator(z, tags);
+            TestAggregator a = aggregator(z, tags);
             for (int src = 0; src < 4; src++) {
                 for (int vip = 0; vip < 50; vip++) {
                     for (int code = 0; code < 60; code++) {

@@ -5,7 +5,9 @@ import ch.ipng.stats.format.BuildInfo;
 import ch.ipng.stats.format.ByteSink;
 import ch.ipng.stats.format.Scrape;
 import ch.ipng.stats.format.SegmentCache;
+import ch.ipng.stats.testing.TestAggregator;
 import ch.ipng.stats.testing.TestZones;
+import ch.ipng.stats.zone.Journal;
 import ch.ipng.stats.zone.SharedZone;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
@@ -24,20 +26,17 @@ import org.openjdk.jmh.annotations.State;
  * reference: 4 source tags x 50 VIPs (25 IPv4, 25 IPv6) x 60 status codes =
  * 12,000 keys in a 4m zone with the default 12 buckets.
  * <ul>
- * <li>{@link #drainBatch}: a batch of 256 records (256 keys) into the per-worker
- *     table, reported per record ({@code -prof gc}: 0 B/op); the module's
- *     batches hold 1,024, whose per-record cost in a hot loop is the same:
- *     what the larger batch saves is the cold start of each upcall, which
- *     only bench/ab.sh sees;</li>
+ * <li>{@link #drainBatch}: a batch of 256 records (256 keys) into the
+ *     private table, no flush, reported per record ({@code -prof gc}: 0 B/op);</li>
  * <li>{@link #flushAllKeys}: one flush of deltas on all 12,000 keys (and 200
- *     series histograms) into the zone;</li>
+ *     series histograms) into the zone through the journal, and its commit;</li>
  * <li>{@link #renderPrometheus}, {@link #renderOpenMetrics}, {@link #renderJson}:
  *     one scrape's rendering of all 12,000 keys (snapshot read included)
- *     in 64 KB chunks copied out to native memory, as the render thread
- *     hands them to C ({@link #renderPrometheusCold}: with the caches emptied
- *     first, as a scrape every few seconds finds them);</li>
+ *     in 64 KB chunks copied out to native memory
+ *     ({@link #renderPrometheusCold}: with the caches emptied first, as a
+ *     scrape every few seconds finds them);</li>
  * <li>{@link #rateTick}: the once-a-second EWMA tick over the zone's series,
- *     which one worker runs on its event loop.</li>
+ *     which the drain thread runs.</li>
  * </ul>
  * Run with {@code bench/jmh.sh} (see README, "Performance").
  */
@@ -81,7 +80,7 @@ public class CoreBenchmark {
     /** A zone holding all 12,000 keys with counts and rates. */
     public static SharedZone fullZone() {
         SharedZone zone = TestZones.zone(ZONE_BYTES);
-        Aggregator a = new Aggregator(zone, intern(zone), 0, 1024, 16384);
+        TestAggregator a = new TestAggregator(zone, intern(zone), 1024, 16384);
         ByteBuffer records = TestZones.records(KEYS);
         for (int k = 0; k < KEYS; k++) {
             key(records, k, k);
@@ -98,22 +97,35 @@ public class CoreBenchmark {
         return zone;
     }
 
+    /** Key of the i-th record of a batch: 256 different keys spread over tags, VIPs and codes. */
+    static int batchKey(int i) {
+        return (int) ((long) (i % BATCH) * 47 % KEYS);
+    }
+
     @State(Scope.Thread)
     public static class DrainState {
         Aggregator aggregator;
+        Journal journal;
         ByteBuffer batch;
 
         @Setup(Level.Trial)
         public void setup() {
             SharedZone zone = TestZones.zone(ZONE_BYTES);
-            aggregator = new Aggregator(zone, intern(zone), 0);
+            journal = TestZones.journal(zone);
+            aggregator = new Aggregator(zone, intern(zone), journal);
             batch = TestZones.records(BATCH);
-            // 256 different keys spread over tags, VIPs and codes
             for (int i = 0; i < BATCH; i++) {
-                key(batch, i, (int) ((long) i * 47 % KEYS));
+                key(batch, i, batchKey(i));
             }
-            aggregator.drain(batch, BATCH);
+            drain();
             aggregator.flush();
+            journal.commit();
+        }
+
+        void drain() {
+            if (aggregator.drain(batch, 0, BATCH, journal.free()) != BATCH) {
+                throw new IllegalStateException("the batch did not fit");
+            }
         }
     }
 
@@ -121,24 +133,33 @@ public class CoreBenchmark {
     public static class FlushState {
         SharedZone zone;
         Aggregator aggregator;
+        Journal journal;
         ByteBuffer records;
 
         @Setup(Level.Trial)
         public void setup() {
             zone = TestZones.zone(ZONE_BYTES);
-            aggregator = new Aggregator(zone, intern(zone), 0, 1024, 16384);
+            journal = TestZones.journal(zone);
+            aggregator = new Aggregator(zone, intern(zone), journal, 1024, 16384);
             records = TestZones.records(KEYS);
             for (int k = 0; k < KEYS; k++) {
                 key(records, k, k);
             }
-            aggregator.drain(records, KEYS);
-            aggregator.flush(); // claims every zone slot once
+            refill();
+            flush();        // claims every zone slot once
         }
 
         /** Every key has a delta again (not measured; about 1 ms, so per-invocation setup is fine). */
         @Setup(Level.Invocation)
         public void refill() {
-            aggregator.drain(records, KEYS);
+            if (aggregator.drain(records, 0, KEYS, journal.free()) != KEYS) {
+                throw new IllegalStateException("the keys did not fit one transaction");
+            }
+        }
+
+        void flush() {
+            aggregator.flush();
+            journal.commit();
         }
     }
 
@@ -146,7 +167,7 @@ public class CoreBenchmark {
     public static class RenderState {
         /*
          * like NativeBridge's render: one 64 KB chunk, each full chunk copied
-         * out (there into pages C maps for the answer, here into native memory
+         * out (there into the answer's array, here into native memory
          * allocated once)
          */
         final ByteBuffer answer = ByteBuffer.allocateDirect(8 << 20);
@@ -179,30 +200,30 @@ public class CoreBenchmark {
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public void drainBatch(DrainState s) {
-        s.aggregator.drain(s.batch, BATCH);
+        s.drain();
     }
 
     @Benchmark
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public void flushAllKeys(FlushState s) {
-        s.aggregator.flush();
+        s.flush();
     }
 
     /**
-     * The same 12,000 keys known to the worker, one of them busy: one record
-     * drained, then a flush. A worker's steady state with a long tail of idle
-     * keys; the flush should cost per changed key, not per known key.
+     * The same 12,000 keys known to the private table, one of them busy: one
+     * record drained, then a flush and its commit. A steady state with a long
+     * tail of idle keys; the flush should cost per changed key, not per
+     * known key.
      */
     @State(Scope.Thread)
     public static class FlushOneState {
-        Aggregator aggregator;
+        FlushState all;
         final ByteBuffer one = TestZones.records(1);
 
         @Setup(Level.Trial)
         public void setup() {
-            FlushState all = new FlushState();
+            all = new FlushState();
             all.setup();
-            aggregator = all.aggregator;
             key(one, 0, KEYS / 2);
         }
     }
@@ -210,8 +231,8 @@ public class CoreBenchmark {
     @Benchmark
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public void flushOneOfAllKeys(FlushOneState s) {
-        s.aggregator.drain(s.one, 1);
-        s.aggregator.flush();
+        s.all.aggregator.drain(s.one, 0, 1, s.all.journal.free());
+        s.all.flush();
     }
 
     @State(Scope.Thread)
@@ -261,7 +282,7 @@ public class CoreBenchmark {
         return s.render(null);
     }
 
-    /** What Prometheus gets: the same text, gzip (level 1) on the render thread. */
+    /** What Prometheus gets: the same text, gzip (level 1). */
     @Benchmark
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public ByteBuffer renderPrometheusGzip(RenderState s) throws Exception {
@@ -276,14 +297,14 @@ public class CoreBenchmark {
     @State(Scope.Thread)
     public static class ReusingRenderState extends RenderState {
         final SegmentCache segments = new SegmentCache();
-        Aggregator aggregator;
+        TestAggregator aggregator;
         ByteBuffer records;
         int keys;
 
         /* after RenderState's setup: JMH runs a superclass's first */
         @Setup(Level.Trial)
         public void counting() {
-            aggregator = new Aggregator(zone, intern(zone), 1, 1024, 16384);
+            aggregator = new TestAggregator(zone, intern(zone), 1024, 16384);
             keys = changedKeys();
             records = TestZones.records(keys);
             for (int k = 0; k < keys; k++) {

@@ -3,36 +3,51 @@ package ch.ipng.stats.bridge;
 import static ch.ipng.stats.layout.ZoneDescriptor.*;
 import static org.junit.jupiter.api.Assertions.*;
 
+import ch.ipng.stats.drain.Consumer;
 import ch.ipng.stats.layout.RecordDescriptor;
+import ch.ipng.stats.layout.RingDescriptor;
+import ch.ipng.stats.testing.TestRings;
 import ch.ipng.stats.testing.TestZones;
+import ch.ipng.stats.zone.Journal;
 import ch.ipng.stats.zone.SharedZone;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class NativeBridgeTest {
 
     private static final byte[][] TAGS = {utf8("direct"), utf8("mg1")};
-    /* the worker pid C passes; any value, the zone only records it */
-    private static final long PID = 4242;
+    /* this JVM: the stats process, and the workers owning the rings (alive) */
+    private static final long PID = ProcessHandle.current().pid();
+    /* the drain thread's interval when a test wants the scrape to do the draining */
+    private static final int IDLE = 600_000;
+
+    private final ByteBuffer zone = TestZones.buffer(1 << 20);
+    private final TestRings rings = new TestRings(4, 64);
 
     @AfterEach
-    void reset() {
+    void reset() throws InterruptedException {
         NativeBridge.reset();
     }
 
-    private static ByteBuffer start(ByteBuffer zone, ByteBuffer records) {
-        assertNull(NativeBridge.start(zone, records, 256, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, 1, PID, "1.22.1"));
-        return records;
+    private void start(int pollMillis) {
+        assertNull(NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, PID, pollMillis,
+            "1.22.1"));
     }
 
     private static String text(byte[] answer) {
+        assertNotNull(answer, NativeBridge.lastError());
         return new String(answer, StandardCharsets.UTF_8);
     }
 
@@ -40,13 +55,40 @@ class NativeBridgeTest {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
+    /** Waits for a condition the drain thread brings about (30 s at most). */
+    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
+            Thread.sleep(1);
+        }
+    }
+
+    @Test
+    void hasExactlyTheJniSignaturesOfTheContract() throws Exception {
+        Class<?> c = NativeBridge.class;
+        assertEquals(String.class, c.getMethod("start", ByteBuffer.class, ByteBuffer.class, long.class,
+            byte[][].class, long.class, int.class, String.class).getReturnType());
+        assertEquals(byte[].class, c.getMethod("scrape", byte[].class, byte[].class, byte[].class).getReturnType());
+        assertEquals(String.class, c.getMethod("lastError").getReturnType());
+        List<String> published = new ArrayList<>();
+        for (Method m : c.getDeclaredMethods()) {
+            if (Modifier.isPublic(m.getModifiers())) {
+                assertTrue(Modifier.isStatic(m.getModifiers()), m.getName());
+                published.add(m.getName());
+            }
+            assertFalse(Modifier.isNative(m.getModifiers()), "C needs no callbacks: " + m.getName());
+        }
+        published.sort(null);
+        assertEquals(List.of("lastError", "scrape", "start"), published);
+    }
+
     /* modified UTF-8 (JNI's NewStringUTF) once merged these two flags into one tag */
     @Test
     void keepsTagsOutsideTheBasicPlaneApart() throws Exception {
-        ByteBuffer zone = TestZones.buffer(1 << 20);
         byte[][] tags = {utf8("direct"), utf8("a\uD83C\uDDE8\uD83C\uDDED"), utf8("a\uD83C\uDDE9\uD83C\uDDEA")};
-        assertNull(NativeBridge.start(zone, TestZones.records(256), 256, RecordDescriptor.LAYOUT_SIGNATURE, tags, 0,
-            PID, "1.22.1"));
+        assertNull(NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, tags, PID, IDLE,
+            "1.22.1"));
         assertEquals(3, zone.getLong(TAGS_USED_OFFSET));
         SharedZone z = SharedZone.open(zone);
         assertNotEquals(z.internTag("a\uD83C\uDDE8\uD83C\uDDED"), z.internTag("a\uD83C\uDDE9\uD83C\uDDEA"));
@@ -56,43 +98,26 @@ class NativeBridgeTest {
     @Test
     void refusesATagThatIsNotUtf8() {
         byte[][] tags = {utf8("direct"), {'a', (byte) 0xff, 'b'}};
-        String err = NativeBridge.start(TestZones.buffer(1 << 20), TestZones.records(256), 256,
-            RecordDescriptor.LAYOUT_SIGNATURE, tags, 0, PID, "1.22.1");
+        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, tags, PID, IDLE,
+            "1.22.1");
         assertNotNull(err);
         assertTrue(err.contains("source tag is not valid UTF-8: [97, -1, 98]"), err);
-    }
-
-    @Test
-    void hasExactlyTheJniSignaturesOfTheContract() throws Exception {
-        Class<?> c = NativeBridge.class;
-        assertEquals(String.class, c.getMethod("start", ByteBuffer.class, ByteBuffer.class, int.class, long.class,
-            byte[][].class, int.class, long.class, String.class).getReturnType());
-        assertEquals(int.class, c.getMethod("drain", int.class).getReturnType());
-        assertEquals(int.class, c.getMethod("tick", int.class).getReturnType());
-        assertEquals(byte[].class, c.getMethod("scrape", int.class, byte[].class, byte[].class).getReturnType());
-        assertEquals(int.class, c.getMethod("scrapeBegin", int.class, byte[].class, byte[].class, byte[].class).getReturnType());
-        assertEquals(int.class, c.getMethod("scrapeEnd", int.class).getReturnType());
-        assertEquals(int.class, c.getMethod("exit", int.class).getReturnType());
-        assertEquals(String.class, c.getMethod("lastError").getReturnType());
-        for (Method m : c.getDeclaredMethods()) {
-            if (Modifier.isPublic(m.getModifiers())) {
-                assertTrue(Modifier.isStatic(m.getModifiers()), m.getName());
-            }
-        }
+        assertNull(NativeBridge.drainThread(), "nothing started");
     }
 
     /**
-     * The classes a worker's start() loads use no lambda or method reference:
-     * each first use spins a class through LambdaMetafactory, which cost the
-     * JVM start ~15 ms (README, Performance). A class that uses one names
+     * The classes the stats process's start() loads use no lambda or method
+     * reference: each first use spins a class through LambdaMetafactory,
+     * which costs the JVM start milliseconds. A class that uses one names
      * LambdaMetafactory in its constant pool.
      */
     @Test
     void theStartPathSpinsNoLambdaClasses() throws Exception {
-        List<Class<?>> loaded = new ArrayList<>(List.of(NativeBridge.class,
-            ch.ipng.stats.format.ByteSink.class, ch.ipng.stats.format.BuildInfo.class, SharedZone.class,
-            ch.ipng.stats.zone.ZoneGeometry.class, ch.ipng.stats.zone.ZoneHash.class,
-            ch.ipng.stats.aggregate.Aggregator.class));
+        List<Class<?>> loaded = new ArrayList<>(List.of(NativeBridge.class, ch.ipng.stats.format.ByteSink.class,
+            ch.ipng.stats.format.BuildInfo.class, SharedZone.class, ch.ipng.stats.zone.ZoneGeometry.class,
+            ch.ipng.stats.zone.ZoneHash.class, ch.ipng.stats.aggregate.Aggregator.class, Journal.class,
+            ch.ipng.stats.drain.Rings.class, Consumer.class, ch.ipng.stats.drain.Liveness.class,
+            ch.ipng.stats.drain.Poller.class, Class.forName("ch.ipng.stats.drain.ProcessLock")));
         loaded.addAll(List.of(NativeBridge.class.getDeclaredClasses()));
         for (Class<?> c : loaded) {
             String file = "/" + c.getName().replace('.', '/') + ".class";
@@ -101,13 +126,13 @@ class NativeBridgeTest {
                 assertFalse(bytes.contains("LambdaMetafactory"), c.getName() + " uses a lambda");
             }
         }
-        assertTrue(loaded.size() > 8, loaded.toString());
+        assertTrue(loaded.size() > 14, loaded.toString());
     }
 
     @Test
     void rejectsLayoutSignatureMismatch() {
-        String err = NativeBridge.start(TestZones.buffer(1 << 20), TestZones.records(256), 256,
-            RecordDescriptor.LAYOUT_SIGNATURE + 1, TAGS, 0, PID, "1.22.1");
+        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE + 1, TAGS, PID, IDLE,
+            "1.22.1");
         assertNotNull(err);
         assertTrue(err.contains("record layout mismatch"), err);
         assertEquals(err, NativeBridge.lastError());
@@ -115,161 +140,198 @@ class NativeBridgeTest {
 
     @Test
     void rejectsAZoneItDoesNotUnderstandWithoutWritingIt() {
-        ByteBuffer zone = TestZones.buffer(1 << 20);
         zone.putInt(LAYOUT_VERSION_OFFSET, 9);
-        String err = NativeBridge.start(zone, TestZones.records(256), 256, RecordDescriptor.LAYOUT_SIGNATURE,
-            TAGS, 0, PID, "1.22.1");
+        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, PID, IDLE,
+            "1.22.1");
         assertEquals("zone layout version is 9, this jar speaks 2", err);
         assertEquals(0, zone.getLong(TAGS_USED_OFFSET));
         assertEquals(0, zone.getLong(TAG_TABLE_OFFSET));
     }
 
     @Test
-    void callsBeforeStartFailWithAMessageInsteadOfThrowing() {
-        assertEquals(-1, NativeBridge.drain(1));
-        assertEquals(-1, NativeBridge.tick(0));
-        assertNull(NativeBridge.scrape(0, null, null));
-        assertEquals(-1, NativeBridge.exit(0));
+    void rejectsRingsItDoesNotUnderstand() {
+        rings.buffer.putInt(RingDescriptor.RING_CAPACITY_OFFSET, 100);
+        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, PID, IDLE,
+            "1.22.1");
+        assertEquals("rings zone ring capacity is 100, not a power of two", err);
+        assertEquals(0, rings.lock(), "LOCK untouched");
+    }
+
+    @Test
+    void refusesASecondStartAndABadPollInterval() {
+        assertEquals("poll interval of 0 ms", NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE,
+            TAGS, PID, 0, "1.22.1"));
+        start(IDLE);
+        assertEquals("already started", NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE,
+            TAGS, PID, IDLE, "1.22.1"));
+    }
+
+    @Test
+    void scrapeBeforeStartFailsWithAMessageInsteadOfThrowing() {
+        assertNull(NativeBridge.scrape(null, null, null));
         assertTrue(NativeBridge.lastError().contains("start"));
     }
 
     @Test
-    void rejectsCountsOutsideTheRecordBuffer() {
-        start(TestZones.buffer(1 << 20), TestZones.records(256));
-        assertEquals(-1, NativeBridge.drain(257));
-        assertEquals(-1, NativeBridge.drain(-1));
-        assertFalse(NativeBridge.lastError().contains("\n"));
-        assertEquals(0, NativeBridge.drain(0));
+    void startsTheDrainThreadAsADaemonNamedIpngDrain() {
+        start(IDLE);
+        Thread t = NativeBridge.drainThread();
+        assertEquals("ipng-drain", t.getName());
+        assertTrue(t.isDaemon());
+        assertTrue(t.isAlive());
+        assertEquals(0, rings.lock(), "the lock is free between passes");
     }
 
     @Test
-    void scrapeDrainsFlushesAndRendersPrometheusText() {
-        ByteBuffer zone = TestZones.buffer(1 << 20);
-        ByteBuffer records = start(zone, TestZones.records(256));
-        TestZones.record(records, 0, 1, "192.0.2.1", 200, 10, 20, 3, -1);
-        TestZones.record(records, 1, 1, "192.0.2.1", 200, 10, 20, 3, -1);
-        assertEquals(0, NativeBridge.drain(2));
-        TestZones.record(records, 0, 0, "::1", 503, 1, 2, 3, 2);
-        String out = text(NativeBridge.scrape(1, null, null));
+    void theDrainThreadMovesRecordsIntoTheZoneEveryPoll() throws Exception {
+        start(1);
+        rings.claim(2, PID, 3);
+        for (int i = 0; i < 10; i++) {
+            assertTrue(rings.publish(2, 1, "192.0.2.1", 200, 10, 20, 3, -1));
+        }
+        SharedZone z = SharedZone.open(zone);
+        await(() -> z.codesUsed() == 1 && rings.word(2, RingDescriptor.TAIL_OFFSET) == 10, "the drain");
+        String out = text(NativeBridge.scrape(null, null, null));
+        assertTrue(out.contains("nginx_ipng_requests_total{source_tag=\"mg1\",vip=\"192.0.2.1\",code=\"200\",} 10.0\n"),
+            out);
+        assertTrue(out.contains("nginx_ipng_flushes_total{worker=\"3\",} 1.0\n"), out);
+        assertEquals(PID, zone.getLong(SharedZone.workerOffset(3) + WORKER_PID_OFFSET));
+    }
+
+    /** A scrape waits for no poll: it drains what was published before it, then renders. */
+    @Test
+    void aScrapeCountsEveryRecordPublishedBeforeIt() {
+        start(IDLE);
+        rings.claim(0, PID, 0);
+        rings.claim(1, PID, 1);
+        int published = 0;
+        for (int i = 0; i < 100; i++) {
+            published += rings.publish(i % 2, 0, "2001:db8::1", 503, 1, 2, 3, 2) ? 1 : 0;
+        }
+        rings.noRingDrop();
+        assertEquals(100, published);
+        String out = text(NativeBridge.scrape(null, null, null));
         assertTrue(out.startsWith("text/plain; version=0.0.4; charset=utf-8\n# HELP "), out);
-        assertTrue(out.contains("nginx_ipng_requests_total{source_tag=\"mg1\",vip=\"192.0.2.1\",code=\"200\",} 2.0\n"));
-        assertTrue(out.contains("nginx_ipng_requests_total{source_tag=\"direct\",vip=\"::1\",code=\"503\",} 1.0\n"));
-        assertTrue(out.contains("nginx_ipng_flushes_total{worker=\"1\",} 1.0\n"));
+        assertTrue(out.contains("nginx_ipng_requests_total{source_tag=\"direct\",vip=\"2001:db8::1\",code=\"503\",}"
+            + " 100.0\n"), out);
+        assertTrue(out.contains("nginx_ipng_dropped_records_total 1.0\n"), out);
         assertTrue(out.contains("nginx_ipng_build_info{version=\"0.1.0\",nginx_version=\"1.22.1\",java_version=\""));
-        String again = text(NativeBridge.scrape(0, "source_tag=direct".getBytes(), null));
-        assertTrue(again.contains("nginx_ipng_scrape_duration_seconds_count 1.0\n"));
-        assertFalse(again.contains("mg1"));
+        String again = text(NativeBridge.scrape(utf8("source_tag=mg1"), null, null));
+        assertTrue(again.contains("nginx_ipng_scrape_duration_seconds_count 1.0\n"), again);
+        assertFalse(again.contains("2001:db8::1"));
     }
 
     @Test
-    void scrapeBeginDrainsOnTheCallerAndRendersOnTheRenderThread() throws Exception {
-        ByteBuffer records = start(TestZones.buffer(1 << 20), TestZones.records(256));
-        java.util.concurrent.BlockingQueue<Integer> finished = new java.util.concurrent.LinkedBlockingQueue<>();
-        java.util.concurrent.atomic.AtomicReference<String> thread = new java.util.concurrent.atomic.AtomicReference<>();
-        java.io.ByteArrayOutputStream collected = new java.io.ByteArrayOutputStream();
-        NativeBridge.done = t -> {
-            thread.set(Thread.currentThread().getName());
-            finished.add(t);
-        };
-        NativeBridge.answer = (b, len) -> collected.write(b, 0, len);
-        try {
-            TestZones.record(records, 0, 1, "192.0.2.1", 404, 10, 20, 3, -1);
-            int t = NativeBridge.scrapeBegin(1, null, "application/json".getBytes(), null);
-            assertTrue(t > 0, NativeBridge.lastError());
-            assertEquals(t, finished.poll(30, java.util.concurrent.TimeUnit.SECONDS));
-            assertEquals("ipng-render", thread.get());
-            String out = collected.toString(StandardCharsets.UTF_8);
-            assertEquals(out.length(), NativeBridge.scrapeEnd(t), "the length of what C was handed");
-            assertTrue(out.startsWith("application/json\n"), out);
-            assertTrue(out.contains("\"404\":{\"requests\":1,"), out);
-            assertTrue(out.endsWith("}"), out);
-            assertEquals(-1, NativeBridge.scrapeEnd(t), "an answer is collected once");
+    void aScrapeAnswersJsonAndGzipWhenAsked() throws IOException {
+        start(IDLE);
+        rings.claim(0, PID, 0);
+        rings.publish(0, 1, "192.0.2.7", 404, 10, 20, 3, -1);
+        String json = text(NativeBridge.scrape(null, utf8("application/json"), null));
+        assertTrue(json.startsWith("application/json\n{\"schema\":1,\"by_source\":{\"mg1\":"), json);
+        assertTrue(json.contains("\"404\":{\"requests\":1,"), json);
 
-            collected.reset();
-            int t2 = NativeBridge.scrapeBegin(0, "source_tag=none".getBytes(), "application/json".getBytes(), null);
-            assertEquals(t2, finished.poll(30, java.util.concurrent.TimeUnit.SECONDS));
-            String shorter = collected.toString(StandardCharsets.UTF_8);
-            assertEquals(shorter.length(), NativeBridge.scrapeEnd(t2));
-            assertTrue(shorter.startsWith("application/json\n{\"schema\":1,\"by_source\":{},\"meta\":"), shorter);
-            assertTrue(shorter.endsWith("}"), shorter);
-        } finally {
-            NativeBridge.done = t -> { };
+        byte[] plain = NativeBridge.scrape(null, null, null);
+        byte[] gzip = NativeBridge.scrape(null, null, utf8("gzip"));
+        int head = indexOf(gzip, '\n');
+        assertEquals("text/plain; version=0.0.4; charset=utf-8\tgzip", new String(gzip, 0, head, StandardCharsets.US_ASCII));
+        String body;
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(gzip, head + 1, gzip.length - head - 1))) {
+            body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
+        String plainBody = text(plain).substring(indexOf(plain, '\n') + 1);
+        assertEquals(perKey(plainBody), perKey(body), "the same counts, compressed");
     }
 
-    @Test
-    void aLargeAnswerReachesCInChunksAndWhole() throws Exception {
-        ByteBuffer records = TestZones.records(4096);
-        assertNull(NativeBridge.start(TestZones.buffer(4 << 20), records, 4096, RecordDescriptor.LAYOUT_SIGNATURE,
-            TAGS, 1, PID, "1.22.1"));
-        java.util.concurrent.BlockingQueue<Integer> finished = new java.util.concurrent.LinkedBlockingQueue<>();
-        java.util.List<Integer> chunks = new java.util.ArrayList<>();
-        java.io.ByteArrayOutputStream collected = new java.io.ByteArrayOutputStream();
-        NativeBridge.done = finished::add;
-        NativeBridge.answer = (b, len) -> {
-            chunks.add(len);
-            collected.write(b, 0, len);
-        };
-        try {
-            for (int i = 0; i < 4096; i++) {
-                TestZones.record(records, i, 1, "192.0." + (i >> 8) + "." + (i & 255), 200 + i % 5, 10, 20, 3, -1);
+    private static int indexOf(byte[] b, char c) {
+        for (int i = 0; i < b.length; i++) {
+            if (b[i] == c) {
+                return i;
             }
-            int t = NativeBridge.scrapeBegin(4096, null, null, null);
-            assertTrue(t > 0, NativeBridge.lastError());
-            assertEquals(t, finished.poll(30, java.util.concurrent.TimeUnit.SECONDS));
-            String direct = text(NativeBridge.scrape(0, null, null));
-            int len = NativeBridge.scrapeEnd(t);
-            assertEquals(collected.size(), len);
-            assertTrue(chunks.size() > 2, chunks.toString());
-            assertTrue(chunks.stream().allMatch(n -> n <= NativeBridge.CHUNK), chunks.toString());
-            // the same text as the one-call scrape, up to the self-metrics that the second scrape changed
-            String handed = collected.toString(StandardCharsets.UTF_8);
-            String series = "nginx_ipng_requests_total{source_tag=\"mg1\",vip=\"192.0.15.255\",code=\"200\",} 1.0\n";
-            assertTrue(handed.contains(series) && direct.contains(series), series);
-            assertEquals(perKey(direct), perKey(handed));
-        } finally {
-            NativeBridge.done = t -> { };
         }
+        throw new AssertionError("no " + c);
     }
 
-    /** The lines with a vip label: what the second scrape did not change. */
-    private static java.util.List<String> perKey(String answer) {
+    /** The lines with a vip label: what a second scrape does not change. */
+    private static List<String> perKey(String answer) {
         return answer.lines().filter(l -> l.contains("vip=")).collect(java.util.stream.Collectors.toList());
     }
 
+    /**
+     * A stats process killed in the middle of a transaction (here: after 9
+     * stores, its LOCK still held by a pid that is gone): start() rolls it
+     * back, and every record counts once.
+     */
     @Test
-    void scrapeAnswersJsonWhenAsked() {
-        start(TestZones.buffer(1 << 20), TestZones.records(256));
-        String out = text(NativeBridge.scrape(0, null, "application/json".getBytes()));
-        assertTrue(out.startsWith("application/json\n{\"schema\":1,\"by_source\":{}"), out);
+    void startRollsBackWhatAKilledStatsProcessLeft() throws Exception {
+        SharedZone z = SharedZone.open(zone);
+        rings.claim(0, PID, 0);
+        for (int i = 0; i < 20; i++) {
+            rings.publish(0, 1, "192.0.2." + (i % 4), 200, 1, 1, 1, -1);
+        }
+        long gone = Integer.MAX_VALUE;      // no such pid
+        Consumer killed = new Consumer(z, rings.open(), new int[] {z.internTag("direct"), z.internTag("mg1")},
+            gone, TestRings.ALIVE);
+        killed.lock();
+        killed.journal().interruptAfter(9);
+        assertThrows(Journal.Interrupted.class, killed::drainOnce);
+        assertEquals(gone, rings.lock());
+        assertNotEquals(0, rings.journalState(), "a transaction left open");
+
+        start(IDLE);
+        String out = text(NativeBridge.scrape(null, null, null));
+        for (int v = 0; v < 4; v++) {
+            assertTrue(out.contains("nginx_ipng_requests_total{source_tag=\"mg1\",vip=\"192.0.2." + v
+                + "\",code=\"200\",} 5.0\n"), out);
+        }
     }
 
     @Test
-    void tickAdvancesRatesOnTheInjectedClock() {
+    void theDrainThreadTicksTheRatesOnceASecond() throws Exception {
         AtomicLong now = new AtomicLong(1_000);
         NativeBridge.setClock(now::get);
-        ByteBuffer zone = TestZones.buffer(1 << 20);
-        ByteBuffer records = start(zone, TestZones.records(256));
-        assertEquals(0, NativeBridge.tick(0));
+        start(1);
+        await(() -> zone.getLong(RATE_TICK_SECOND_OFFSET) == 1_000, "the first tick");
+        rings.claim(0, PID, 0);
         for (int i = 0; i < 10; i++) {
-            TestZones.record(records, i, 1, "192.0.2.1", 200, 0, 0, 1, -1);
+            rings.publish(0, 1, "192.0.2.1", 200, 0, 0, 1, -1);
         }
         now.set(1_001);
-        assertEquals(0, NativeBridge.tick(10));
-        String out = text(NativeBridge.scrape(0, null, null));
+        await(() -> zone.getLong(RATE_TICK_SECOND_OFFSET) == 1_001, "the second tick");
+        String out = text(NativeBridge.scrape(null, null, null));
         assertTrue(out.contains("nginx_ipng_rate_1s{source_tag=\"mg1\",vip=\"192.0.2.1\",} "
             + (10 * (1 - Math.exp(-1))) + "\n"), out);
-        assertEquals(1_001, zone.getLong(RATE_TICK_SECOND_OFFSET));
     }
 
     @Test
-    void exitFlushesWhatIsLeft() {
-        ByteBuffer zone = TestZones.buffer(1 << 20);
-        ByteBuffer records = start(zone, TestZones.records(256));
-        TestZones.record(records, 0, 0, "192.0.2.1", 200, 0, 0, 1, -1);
-        assertEquals(0, NativeBridge.exit(1));
-        assertEquals(1, zone.getLong(CODE_KEYS_USED_OFFSET));
-        assertEquals(PID, zone.getLong(WORKER_TABLE_OFFSET + WORKER_ENTRY_LENGTH
-            + WORKER_PID_OFFSET));
+    void aClosedRingIsReleasedWithItsDropsCountedOnce() throws Exception {
+        rings.claim(1, PID, 1);
+        int published = 0;
+        for (int i = 0; i < 70; i++) {
+            published += rings.publish(1, 0, "192.0.2.1", 200, 0, 0, 1, -1) ? 1 : 0;
+        }
+        assertEquals(64, published, "a ring of 64: 6 dropped");
+        rings.close(1);
+        start(1);
+        await(() -> rings.word(1, RingDescriptor.OWNER_PID_OFFSET) == 0, "the release");
+        for (int field : new int[] {RingDescriptor.HEAD_OFFSET, RingDescriptor.TAIL_OFFSET,
+                RingDescriptor.DROPPED_OFFSET, RingDescriptor.DROPPED_SEEN_OFFSET, RingDescriptor.CLOSED_OFFSET,
+                RingDescriptor.WORKER_OFFSET}) {
+            assertEquals(0, rings.word(1, field), "field at " + field);
+        }
+        String out = text(NativeBridge.scrape(null, null, null));
+        assertTrue(out.contains("nginx_ipng_dropped_records_total 6.0\n"), out);
+        assertTrue(out.contains("code=\"200\",} 64.0\n"), out);
+    }
+
+    @Test
+    void aDrainThatFailsIsReportedByLastError() throws Exception {
+        start(1);
+        rings.claim(3, PID, 3);
+        rings.buffer.putLong(rings.ringOffset(3) + RingDescriptor.HEAD_OFFSET, 1_000);   // a corrupt ring
+        await(() -> NativeBridge.lastError() != null, "the failure");
+        assertTrue(NativeBridge.lastError().startsWith("drain: java.lang.IllegalStateException: ring 3 of pid "),
+            NativeBridge.lastError());
+        assertTrue(NativeBridge.drainThread().isAlive(), "the drain goes on");
+        assertTrue(Arrays.asList(NativeBridge.lastError().split(" ")).contains("HEAD"));
     }
 }

@@ -2,7 +2,7 @@ package ch.ipng.stats.format;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import ch.ipng.stats.aggregate.Aggregator;
+import ch.ipng.stats.testing.TestAggregator;
 import ch.ipng.stats.testing.TestZones;
 import ch.ipng.stats.zone.SharedZone;
 import com.fasterxml.jackson.core.JsonFactory;
@@ -111,7 +111,7 @@ class JsonFormatTest {
     @Test
     void filtersBySourceAndVip() throws IOException {
         SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag("a"), z.internTag("b")}, 0);
+        TestAggregator a = new TestAggregator(z, new int[] {z.internTag("a"), z.internTag("b")});
         a.add(0, 4, 1, 0, 200, 1, 1, 1, false, 0);
         a.add(0, 4, 2, 0, 200, 1, 1, 1, false, 0);
         a.add(1, 4, 1, 0, 200, 1, 1, 1, false, 0);
@@ -125,7 +125,7 @@ class JsonFormatTest {
     void escapesHostileTagsAndKeepsUtf8() throws IOException {
         String tag = "q\"b\\s\nn\u0001 é😀";
         SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag(tag)}, 0);
+        TestAggregator a = new TestAggregator(z, new int[] {z.internTag(tag)});
         a.add(0, 0, 0, 0, 200, 1, 1, 1, false, 0);
         a.flush();
         Object doc = json(z, null);

@@ -3,8 +3,9 @@ package ch.ipng.stats.format;
 import static ch.ipng.stats.layout.ZoneDescriptor.*;
 import static org.junit.jupiter.api.Assertions.*;
 
-import ch.ipng.stats.aggregate.Aggregator;
 import ch.ipng.stats.bench.CoreBenchmark;
+import ch.ipng.stats.testing.TestAggregator;
+import ch.ipng.stats.testing.TestRings;
 import ch.ipng.stats.testing.TestZones;
 import ch.ipng.stats.zone.SharedZone;
 import java.io.IOException;
@@ -42,10 +43,7 @@ class PrometheusFormatOracleTest {
     void workerAndScrapeSelfMetrics() throws IOException {
         SharedZone z = TestZones.zone(PrometheusFormatTest.LENGTH);
         for (int w : new int[] {0, 3, 7}) {
-            Aggregator a = new Aggregator(z, new int[] {z.internTag("t")}, w);
-            a.add(0, 4, 1, w, 200, 1, 1, 1, false, 0);
-            a.flush();
-            a.flush();
+            TestRings.flushes(z, w, 2);
         }
         z.recordScrape(2_000_000);
         z.recordScrape(70_000_000_000L);
@@ -63,7 +61,7 @@ class PrometheusFormatOracleTest {
         for (int i = 0; i < tags.length; i++) {
             ids[i] = z.internTag(tags[i]);
         }
-        Aggregator a = new Aggregator(z, ids, 0);
+        TestAggregator a = new TestAggregator(z, ids);
         for (int i = 0; i < tags.length; i++) {
             a.add(i, 6, 0x20010db8L << 32, i, 200 + i, 1, 1, 1, i % 2 == 0, 7);
             a.add(i, 0, 0, 0, 500, 1, 1, 1, false, 0);
@@ -75,7 +73,7 @@ class PrometheusFormatOracleTest {
     @Test
     void countsAroundTheFormatBoundaries() throws IOException {
         SharedZone z = TestZones.zone(PrometheusFormatTest.LENGTH);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag("big")}, 0);
+        TestAggregator a = new TestAggregator(z, new int[] {z.internTag("big")});
         long[] values = {0, 9_999_999, 10_000_000, 12_345_678_901L, 100_000_000_000_000L,
             (1L << 53) - 1, 1L << 53, (1L << 53) + 1, 123_456_789_012_345_678L};
         for (int i = 0; i < values.length; i++) {
@@ -90,7 +88,7 @@ class PrometheusFormatOracleTest {
         ByteBuffer b = TestZones.buffer(PrometheusFormatTest.LENGTH, PrometheusFormatTest.SHM,
             STATUS_MODE_CLASSES, TestZones.DEFAULT_BOUNDS);
         SharedZone z = TestZones.open(b);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag("c")}, 0);
+        TestAggregator a = new TestAggregator(z, new int[] {z.internTag("c")});
         for (int status : new int[] {101, 204, 302, 404, 418, 503}) {
             a.add(0, 4, 0, 1, status, 10, 20, status % 97, false, 0);
         }

@@ -3,7 +3,8 @@ package ch.ipng.stats.format;
 import static ch.ipng.stats.layout.ZoneDescriptor.*;
 import static org.junit.jupiter.api.Assertions.*;
 
-import ch.ipng.stats.aggregate.Aggregator;
+import ch.ipng.stats.testing.TestAggregator;
+import ch.ipng.stats.testing.TestRings;
 import ch.ipng.stats.testing.TestZones;
 import ch.ipng.stats.zone.SharedZone;
 import java.io.IOException;
@@ -21,12 +22,12 @@ class PrometheusFormatTest {
      * Tag "mg1", bounds 5 ms and 50 ms:
      * 192.0.2.10 200: 100/1000 bytes, 3 ms;  200: 200/2000 bytes, 5 ms, upstream 4 ms;
      *            404: 50/300 bytes, 70 ms;   2001:db8::1 200: 10/20 bytes, 50 ms, upstream 60 ms.
-     * The worker table is cleared after the flush so that flush timings do not vary.
+     * The worker table stays empty: flush timings would vary (TestAggregator records none).
      */
     static SharedZone smallZone() {
         ByteBuffer b = TestZones.buffer(LENGTH, SHM, STATUS_MODE_EXACT, 5, 50);
         SharedZone z = TestZones.open(b);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag("mg1")}, 0);
+        TestAggregator a = new TestAggregator(z, new int[] {z.internTag("mg1")});
         ByteBuffer r = TestZones.records(4);
         TestZones.record(r, 0, 0, "2001:db8:0:0::1", 200, 10, 20, 50, 60);
         TestZones.record(r, 1, 0, "192.0.2.10", 200, 100, 1000, 3, -1);
@@ -34,9 +35,6 @@ class PrometheusFormatTest {
         TestZones.record(r, 3, 0, "192.0.2.10", 200, 200, 2000, 5, 4);
         a.drain(r, 4);
         a.flush();
-        for (int i = 0; i < WORKER_TABLE_LENGTH; i++) {
-            b.put(WORKER_TABLE_OFFSET + i, (byte) 0);
-        }
         return z;
     }
 
@@ -169,7 +167,7 @@ class PrometheusFormatTest {
     @Test
     void escapesTagsInLabelValues() throws IOException {
         SharedZone z = TestZones.zone(LENGTH);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag("a\"b\\c\nd é")}, 0);
+        TestAggregator a = new TestAggregator(z, new int[] {z.internTag("a\"b\\c\nd é")});
         a.add(0, 0, 0, 0, 200, 1, 1, 1, false, 0);
         a.flush();
         String text = render(z, ScrapeFilter.NONE, false);
@@ -189,10 +187,7 @@ class PrometheusFormatTest {
     @Test
     void flushSelfMetricsCarryTheWorkerNumber() throws IOException {
         SharedZone z = TestZones.zone(LENGTH);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag("t")}, 5);
-        a.add(0, 4, 1, 0, 200, 1, 1, 1, false, 0);
-        a.flush();
-        a.flush();
+        TestRings.flushes(z, 5, 2);
         z.recordScrape(2_000_000);
         String text = render(z, ScrapeFilter.NONE, false);
         assertTrue(text.contains("nginx_ipng_flushes_total{worker=\"5\",} 2.0\n"), text);

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.ipng.stats.aggregate.Aggregator;
 import ch.ipng.stats.bench.CoreBenchmark;
+import ch.ipng.stats.testing.TestAggregator;
 import ch.ipng.stats.testing.TestZones;
 import ch.ipng.stats.zone.SharedZone;
 import java.io.ByteArrayInputStream;
@@ -150,7 +150,7 @@ class SegmentCacheTest {
     }
 
     /** Adds one request to key {@code k} of the 12,000-key zone (or a new key, k >= 12,000). */
-    private static void request(Aggregator a, int k, long upstreamMs) {
+    private static void request(TestAggregator a, int k, long upstreamMs) {
         ByteBuffer r = TestZones.records(1);
         int source = k % 4;
         int v = k / 4 % 50;
@@ -161,19 +161,19 @@ class SegmentCacheTest {
         a.flush();
     }
 
-    private static Aggregator aggregator(SharedZone zone) {
+    private static TestAggregator aggregator(SharedZone zone) {
         int[] tags = new int[4];
         String[] names = {"mg1", "mg2", "mg3", "direct"};
         for (int i = 0; i < tags.length; i++) {
             tags[i] = zone.internTag(names[i]);
         }
-        return new Aggregator(zone, tags, 1);
+        return new TestAggregator(zone, tags);
     }
 
     @Test
     void unchangedSegmentsAreSplicedAndAnswersStayExact() throws IOException {
         SharedZone zone = CoreBenchmark.fullZone();
-        Aggregator a = aggregator(zone);
+        TestAggregator a = aggregator(zone);
         Scraper s = new Scraper(zone);
         long all = s.scrape();
         assertTrue(all > 100, "12,000 keys in " + all + " segments");
@@ -204,7 +204,7 @@ class SegmentCacheTest {
     @Test
     void randomChangesNeverLeaveAStaleLine() throws IOException {
         SharedZone zone = CoreBenchmark.fullZone();
-        Aggregator a = aggregator(zone);
+        TestAggregator a = aggregator(zone);
         Scraper s = new Scraper(zone);
         Random random = new Random(11);
         long now = 1_700_000_200L;
@@ -227,7 +227,7 @@ class SegmentCacheTest {
     @Test
     void aRenderThatFailsHalfWayLeavesNothingStale() throws IOException {
         SharedZone zone = CoreBenchmark.fullZone();
-        Aggregator a = aggregator(zone);
+        TestAggregator a = aggregator(zone);
         Scraper s = new Scraper(zone);
         s.scrape();
         for (int k = 0; k < 12_000; k += 7) {

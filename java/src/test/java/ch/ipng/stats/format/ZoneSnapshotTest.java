@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import static ch.ipng.stats.layout.ZoneDescriptor.SERIES_ADDR_HI_OFFSET;
 import static ch.ipng.stats.layout.ZoneDescriptor.SERIES_USED_OFFSET;
 
-import ch.ipng.stats.aggregate.Aggregator;
+import ch.ipng.stats.testing.TestAggregator;
 import ch.ipng.stats.testing.TestZones;
 import ch.ipng.stats.zone.SharedZone;
 import java.nio.ByteBuffer;
@@ -33,7 +33,7 @@ class ZoneSnapshotTest {
         for (int i = 0; i < TAGS.length; i++) {
             tags[i] = z.internTag(TAGS[i]);
         }
-        Aggregator a = new Aggregator(z, tags, 0);
+        TestAggregator a = new TestAggregator(z, tags);
         SplittableRandom random = new SplittableRandom(11);
         int n = 3000;
         ByteBuffer records = TestZones.records(n);
@@ -102,7 +102,7 @@ class ZoneSnapshotTest {
     @Test
     void aFilteredOutSeriesTakesNoCodesAndAnEmptyZoneHasNone() {
         SharedZone z = TestZones.zone(1 << 20);
-        Aggregator a = new Aggregator(z, new int[] {z.internTag("mg1"), z.internTag("mg2")}, 0);
+        TestAggregator a = new TestAggregator(z, new int[] {z.internTag("mg1"), z.internTag("mg2")});
         ByteBuffer records = TestZones.records(4);
         TestZones.record(records, 0, 0, "192.0.2.1", 200, 1, 1, 1, -1);
         TestZones.record(records, 1, 1, "192.0.2.1", 404, 1, 1, 1, -1);

@@ -4,6 +4,7 @@ import static ch.ipng.stats.layout.RecordDescriptor.*;
 import static ch.ipng.stats.layout.ZoneDescriptor.*;
 
 import ch.ipng.stats.format.Vip;
+import ch.ipng.stats.zone.Journal;
 import ch.ipng.stats.zone.SharedZone;
 import ch.ipng.stats.zone.ZoneFormatException;
 import java.nio.ByteBuffer;
@@ -47,6 +48,12 @@ public final class TestZones {
 
     public static SharedZone zone(int length) {
         return open(buffer(length));
+    }
+
+    /** A journal of 1 MiB over {@code zone}, in a buffer of its own (no rings). */
+    public static Journal journal(SharedZone zone) {
+        ByteBuffer b = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.nativeOrder());
+        return new Journal(zone, b, 0, b.capacity());
     }
 
     /** A record buffer of {@code n} records, native order. */

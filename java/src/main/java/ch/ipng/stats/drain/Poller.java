@@ -1,0 +1,68 @@
+package ch.ipng.stats.drain;
+
+import java.util.function.LongSupplier;
+
+/**
+ * The drain thread's loop: a transaction every {@code pollMillis}, at once
+ * again while rings still held records it could not take; the release of
+ * closed rings each time, and once a second (when the clock's second
+ * changes) the EWMA tick and the release of rings whose owner died. A pass
+ * that fails is reported and the next one tries again after the interval.
+ * Ends when its thread is interrupted.
+ */
+public final class Poller implements Runnable {
+
+    /** Where a failed pass is reported. */
+    public interface Failures {
+        void failed(Throwable t);
+    }
+
+    private final Consumer consumer;
+    private final long pollMillis;
+    private final LongSupplier epochSeconds;
+    private final Failures failures;
+
+    public Poller(Consumer consumer, int pollMillis, LongSupplier epochSeconds, Failures failures) {
+        if (pollMillis <= 0) {
+            throw new IllegalArgumentException("poll interval " + pollMillis + " ms");
+        }
+        this.consumer = consumer;
+        this.pollMillis = pollMillis;
+        this.epochSeconds = epochSeconds;
+        this.failures = failures;
+    }
+
+    @Override
+    public void run() {
+        long second = Long.MIN_VALUE;
+        while (!Thread.currentThread().isInterrupted()) {
+            boolean more = false;
+            try {
+                consumer.lock();
+                try {
+                    more = consumer.drainOnce();
+                    long now = epochSeconds.getAsLong();
+                    consumer.releaseRings(now != second);
+                    if (now != second) {
+                        consumer.tick(now);
+                        second = now;
+                    }
+                } finally {
+                    consumer.unlock();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (Throwable t) {
+                failures.failed(t);
+                more = false;
+            }
+            if (!more) {
+                try {
+                    Thread.sleep(pollMillis);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+}
