@@ -1,11 +1,13 @@
 package ch.ipng.stats.bench;
 
 import ch.ipng.stats.aggregate.Aggregator;
+import ch.ipng.stats.drain.Consumer;
 import ch.ipng.stats.format.BuildInfo;
 import ch.ipng.stats.format.ByteSink;
 import ch.ipng.stats.format.Scrape;
 import ch.ipng.stats.format.SegmentCache;
 import ch.ipng.stats.testing.TestAggregator;
+import ch.ipng.stats.testing.TestRings;
 import ch.ipng.stats.testing.TestZones;
 import ch.ipng.stats.zone.Journal;
 import ch.ipng.stats.zone.SharedZone;
@@ -20,14 +22,19 @@ import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * The Java core's hot paths on the reference workload of the configuration
  * reference: 4 source tags x 50 VIPs (25 IPv4, 25 IPv6) x 60 status codes =
  * 12,000 keys in a 4m zone with the default 12 buckets.
  * <ul>
- * <li>{@link #drainBatch}: a batch of 256 records (256 keys) into the
- *     private table, no flush, reported per record ({@code -prof gc}: 0 B/op);</li>
+ * <li>{@link #drainRing}: the drain thread's pass over a ring holding 256
+ *     published records (256 keys): lock, one transaction (the records into
+ *     the private table, its flush through the journal, TAIL, the commit),
+ *     unlock, reported per record ({@code -prof gc}: B/op per record);</li>
+ * <li>{@link #drainBatch}: the same 256 records into the private table only,
+ *     no flush: the per-record loop the transaction starts with;</li>
  * <li>{@link #flushAllKeys}: one flush of deltas on all 12,000 keys (and 200
  *     series histograms) into the zone through the journal, and its commit;</li>
  * <li>{@link #renderPrometheus}, {@link #renderOpenMetrics}, {@link #renderJson}:
@@ -129,6 +136,56 @@ public class CoreBenchmark {
         }
     }
 
+    /**
+     * A worker's ring of 1,024 slots, every one holding a record of the
+     * 256-key batch, and the stats process's consumer of it: each
+     * invocation publishes 256 more (HEAD moves; the slots' records were
+     * written once, as a producer would have written them) and drains them.
+     */
+    @State(Scope.Thread)
+    public static class RingState {
+        static final int SLOTS = 1024;
+        final TestRings rings = new TestRings(1, SLOTS);
+        Consumer consumer;
+
+        @Setup(Level.Trial)
+        public void setup() throws InterruptedException {
+            SharedZone zone = TestZones.zone(ZONE_BYTES);
+            rings.claim(0, 4242, 0);
+            for (int i = 0; i < SLOTS; i++) {
+                rings.publish(0, 0, "192.0.2.1", 200, 0, 0, 0, -1);     // placeholders, written over below
+            }
+            for (int i = 0; i < SLOTS; i++) {
+                key(rings.buffer, rings.recordOffset(0, i) / ch.ipng.stats.layout.RecordDescriptor.RECORD_LENGTH, batchKey(i));
+            }
+            consumer = new Consumer(zone, rings.open(), intern(zone), 1, TestRings.ALIVE);
+            consumer.lock();
+            try {
+                consumer.drainToHeads();    // the keys claimed in the zone, as in a steady state
+            } finally {
+                consumer.unlock();
+            }
+        }
+
+        boolean pass() throws InterruptedException {
+            rings.advanceHead(0, BATCH);
+            consumer.lock();
+            try {
+                return consumer.drainOnce();
+            } finally {
+                consumer.unlock();
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void check() {
+            if (rings.word(0, ch.ipng.stats.layout.RingDescriptor.TAIL_OFFSET)
+                    != rings.word(0, ch.ipng.stats.layout.RingDescriptor.HEAD_OFFSET)) {
+                throw new IllegalStateException("the passes left records behind");
+            }
+        }
+    }
+
     @State(Scope.Thread)
     public static class FlushState {
         SharedZone zone;
@@ -195,6 +252,12 @@ public class CoreBenchmark {
             out.finish();
             return answer;
         }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public boolean drainRing(RingState s) throws InterruptedException {
+        return s.pass();
     }
 
     @Benchmark
