@@ -39,6 +39,9 @@ class CheckTest {
                 .collect(Collectors.toList());
         assertTrue(names.contains("ch/ipng/stats/bridge/NativeBridge"), names.toString());
         assertTrue(names.contains("ch/ipng/stats/aggregate/Aggregator"), names.toString());
+        assertTrue(names.contains("ch/ipng/stats/drain/Consumer"), names.toString());
+        assertTrue(names.contains("ch/ipng/stats/zone/Journal"), names.toString());
+        assertTrue(names.stream().noneMatch(n -> n.startsWith("ch/ipng/stats/testing/")), "no test class");
         for (String n : names) {
             assertDoesNotThrow(() -> Class.forName(n.replace('/', '.'), false, CheckTest.class.getClassLoader()), n);
         }
