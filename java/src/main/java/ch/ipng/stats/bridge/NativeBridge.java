@@ -46,11 +46,13 @@ public final class NativeBridge {
     private static LongPredicate alive = Liveness.PROC;
 
     /**
-     * How long a scrape waits for the drain lock: another stats process (at a
-     * reload) holds it a transaction at a time, so this only runs out when
-     * one hangs, and the scrape then fails instead of hanging too.
+     * How long start and a scrape wait for the drain lock: another stats
+     * process (at a reload) holds it a transaction or a render at a time, so
+     * this only runs out when one hangs, and they then fail instead of
+     * hanging too. (Tests shorten it.)
      */
-    static final long SCRAPE_LOCK_SECONDS = 10;
+    static final long LOCK_SECONDS = 10;
+    private static long lockSeconds = LOCK_SECONDS;
     /*
      * Scrapes render one at a time, under the consumer's lock: into chunks of
      * CHUNK bytes (compressed when the client takes gzip), collected in
@@ -98,7 +100,10 @@ public final class NativeBridge {
                 tagBySource[i] = sourceTags[i] == null ? -1 : z.internTag(utf8(sourceTags[i]));
             }
             Consumer c = new Consumer(z, rings, tagBySource, pid, alive);
-            c.lock();                       // rolls back what a stats process killed mid-transaction left
+            // rolls back what a stats process killed mid-transaction left
+            if (!c.lock(TimeUnit.SECONDS.toNanos(lockSeconds))) {
+                return fail(lockTimeout(c));
+            }
             c.unlock();
             Thread t = new Thread(new Poller(c, pollMillis, epochSeconds, new Failures()), "ipng-drain");
             t.setDaemon(true);
@@ -140,8 +145,8 @@ public final class NativeBridge {
                 return null;
             }
             long start = System.nanoTime();
-            if (!c.lock(TimeUnit.SECONDS.toNanos(SCRAPE_LOCK_SECONDS))) {
-                fail("the drain lock was held for more than " + SCRAPE_LOCK_SECONDS + " s");
+            if (!c.lock(TimeUnit.SECONDS.toNanos(lockSeconds))) {
+                fail(lockTimeout(c));
                 return null;
             }
             try {
@@ -170,6 +175,10 @@ public final class NativeBridge {
         return lastError;
     }
 
+    private static String lockTimeout(Consumer c) {
+        return "the drain lock (LOCK) was held by pid " + c.lockHolder() + " for more than " + lockSeconds + " s";
+    }
+
     private static String fail(String message) {
         lastError = message;
         return message;
@@ -183,6 +192,11 @@ public final class NativeBridge {
     /** Tests only: a controllable clock for the EWMA tick, before start. */
     static void setClock(LongSupplier clock) {
         epochSeconds = clock;
+    }
+
+    /** Tests only: how long start and scrape wait for the lock. */
+    static void setLockSeconds(long seconds) {
+        lockSeconds = seconds;
     }
 
     /** Tests only: which pids count as alive, before start. */
@@ -204,6 +218,7 @@ public final class NativeBridge {
         lastError = null;
         epochSeconds = new WallClock();
         alive = Liveness.PROC;
+        lockSeconds = LOCK_SECONDS;
     }
 
     /** The drain thread running, or null (tests). */

@@ -144,8 +144,14 @@ public final class Consumer {
      * Takes the in-process lock and LOCK, waiting up to {@code timeoutNanos}
      * in all, then finishes what a holder that died left in the journal.
      * Returns whether it holds them ({@link #unlock} then).
+     *
+     * @throws IllegalStateException if this thread holds them already (the
+     *     recovery would undo its own open transaction)
      */
     public boolean lock(long timeoutNanos) throws InterruptedException {
+        if (local.isHeldByCurrentThread()) {
+            throw new IllegalStateException("the drain lock is held by this thread already");
+        }
         long deadline = System.nanoTime() + Math.min(timeoutNanos, Long.MAX_VALUE / 4);
         if (!local.tryLock(timeoutNanos, TimeUnit.NANOSECONDS)) {
             return false;
@@ -237,6 +243,11 @@ public final class Consumer {
         for (int r = 0; r < released; r++) {
             journal.storeRing(rings.ringOffset(ringOf[r]) + OWNER_PID_OFFSET, 0);
         }
+    }
+
+    /** The pid holding LOCK, 0 if none (for a message). */
+    public long lockHolder() {
+        return processLock.holder();
     }
 
     /** The once-a-second EWMA tick (gauges, not journalled). */

@@ -166,6 +166,20 @@ class NativeBridgeTest {
             TAGS, PID, IDLE, "1.22.1"));
     }
 
+    /** A stats process that holds LOCK and hangs: start waits (10 s; here 1), then says who holds it. */
+    @Test
+    void startFailsWhenALiveProcessKeepsTheLock() {
+        assertEquals(10, NativeBridge.LOCK_SECONDS);
+        NativeBridge.setLockSeconds(1);
+        rings.buffer.putLong(RingDescriptor.LOCK_OFFSET, 4242);
+        NativeBridge.setLiveness(pid -> true);
+        long t0 = System.nanoTime();
+        assertEquals("the drain lock (LOCK) was held by pid 4242 for more than 1 s",
+            NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, PID, IDLE, "1.22.1"));
+        assertTrue(System.nanoTime() - t0 >= 1_000_000_000L);
+        assertNull(NativeBridge.drainThread());
+    }
+
     @Test
     void scrapeBeforeStartFailsWithAMessageInsteadOfThrowing() {
         assertNull(NativeBridge.scrape(null, null, null));

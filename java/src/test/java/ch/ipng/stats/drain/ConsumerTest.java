@@ -447,12 +447,20 @@ class ConsumerTest {
     }
 
     @Test
-    void needsTheLockForEveryTransaction() {
+    void needsTheLockForEveryTransactionAndTakesItOnce() throws Exception {
         Fixture f = new Fixture(1, 16);
         Consumer c = f.consumer(100);
         assertThrows(IllegalStateException.class, c::drainOnce);
         assertThrows(IllegalStateException.class, c::drainToHeads);
         assertThrows(IllegalStateException.class, () -> c.releaseRings(true));
+        c.lock();
+        try {
+            assertThrows(IllegalStateException.class, c::lock, "a second lock would undo the first one's work");
+            assertEquals(100, c.lockHolder());
+        } finally {
+            c.unlock();
+        }
+        assertEquals(0, c.lockHolder());
     }
 
     /** Reads counters zone words (the zone's own getter). */
