@@ -323,7 +323,7 @@ public class CoreBenchmark {
 
     /**
      * The render state with the CPU's caches emptied before each render (64 MB
-     * written, not measured): a worker's scrape comes every few seconds and
+     * written, not measured): a scrape comes every few seconds and
      * finds the zone and its own tables out of the caches, which the warm
      * benchmark above never sees.
      */

@@ -8,10 +8,9 @@ import java.util.Arrays;
  * record. On a shared VM whose neighbours steal time in bursts, the best
  * windows of two builds, alternated, separate changes of a few percent
  * that JMH's means (which average the bursts in) do not. Run with the
- * worker's JIT, e.g.
+ * stats process's collector (and C2; -XX:TieredStopAtLevel=1 for C1), e.g.
  * <pre>
- *   java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$(bench/jmh.sh classpath)" \
- *       ch.ipng.stats.bench.DrainLoop 8
+ *   java -XX:+UseSerialGC -cp "$(bench/jmh.sh classpath)" ch.ipng.stats.bench.DrainLoop 8
  * </pre>
  */
 public final class DrainLoop {
