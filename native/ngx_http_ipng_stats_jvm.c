@@ -53,8 +53,6 @@ static ngx_int_t ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size);
 static ngx_int_t ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size);
-static jobjectArray ngx_http_ipng_stats_tags(JNIEnv *env,
-    ngx_http_ipng_stats_main_conf_t *smcf);
 static void ngx_http_ipng_stats_java_error(u_char *reason, size_t size,
     const char *what);
 static void ngx_http_ipng_stats_jvm_failed(u_char *reason, size_t size,
@@ -229,7 +227,6 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     sigset_t                    all, saved;
     ngx_int_t                   rc;
     const char                 *msg;
-    jobjectArray                tags;
     JNIEnv                     *env;
     ngx_http_ipng_stats_jvm_t  *j;
 
@@ -255,7 +252,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
 
     j->bridge = (*env)->NewGlobalRef(env, cls);
     j->start = (*env)->GetStaticMethodID(env, cls, "start",
-                   "(Ljava/nio/ByteBuffer;Ljava/nio/ByteBuffer;J[[BJI"
+                   "(Ljava/nio/ByteBuffer;Ljava/nio/ByteBuffer;JJI"
                    "Ljava/lang/String;)Ljava/lang/String;");
     j->scrape = (*env)->GetStaticMethodID(env, cls, "scrape", "([B[B[B)[B");
     j->last_error = (*env)->GetStaticMethodID(env, cls, "lastError",
@@ -276,10 +273,9 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
                                        (jlong) smcf->sh->zone_length);
     rings = (*env)->NewDirectByteBuffer(env, smcf->rings,
                                         (jlong) smcf->rings->zone_length);
-    tags = ngx_http_ipng_stats_tags(env, smcf);
     version = (*env)->NewStringUTF(env, NGINX_VERSION);
 
-    if (zone == NULL || rings == NULL || tags == NULL || version == NULL) {
+    if (zone == NULL || rings == NULL || version == NULL) {
         ngx_http_ipng_stats_java_error(reason, size, "NewDirectByteBuffer");
         goto done;
     }
@@ -296,7 +292,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
                                          rings,
                                          (jlong)
                                          NGX_HTTP_IPNG_STATS_LAYOUT_SIGNATURE,
-                                         tags, (jlong) ngx_pid,
+                                         (jlong) ngx_pid,
                                          (jint) NGX_HTTP_IPNG_STATS_POLL_MS,
                                          version);
 
@@ -325,45 +321,6 @@ done:
     (void) (*env)->PopLocalFrame(env, NULL);
 
     return rc;
-}
-
-
-/* the source tags as UTF-8 bytes (nginx -t checked them), id = index */
-
-static jobjectArray
-ngx_http_ipng_stats_tags(JNIEnv *env, ngx_http_ipng_stats_main_conf_t *smcf)
-{
-    jclass         cls;
-    ngx_str_t     *tag;
-    ngx_uint_t     i;
-    jbyteArray     bytes;
-    jobjectArray   tags;
-
-    cls = (*env)->FindClass(env, "[B");
-    if (cls == NULL) {
-        return NULL;
-    }
-
-    tags = (*env)->NewObjectArray(env, smcf->tags.nelts, cls, NULL);
-    if (tags == NULL) {
-        return NULL;
-    }
-
-    tag = smcf->tags.elts;
-
-    for (i = 0; i < smcf->tags.nelts; i++) {
-        bytes = (*env)->NewByteArray(env, tag[i].len);
-        if (bytes == NULL) {
-            return NULL;
-        }
-
-        (*env)->SetByteArrayRegion(env, bytes, 0, tag[i].len,
-                                   (jbyte *) tag[i].data);
-        (*env)->SetObjectArrayElement(env, tags, i, bytes);
-        (*env)->DeleteLocalRef(env, bytes);
-    }
-
-    return tags;
 }
 
 

@@ -25,7 +25,8 @@ ngx_http_ipng_stats_log_handler(ngx_http_request_t *r)
     ngx_msec_int_t                   ms;
     ngx_http_upstream_state_t       *state;
     ngx_http_ipng_stats_record_t    *rec;
-    ngx_http_ipng_stats_loc_conf_t  *lcf;
+    ngx_http_ipng_stats_loc_conf_t   *lcf;
+    ngx_http_ipng_stats_main_conf_t  *smcf;
 
     if (r != r->main) {
         return NGX_OK;
@@ -87,7 +88,8 @@ ngx_http_ipng_stats_log_handler(ngx_http_request_t *r)
         rec->flags = NGX_HTTP_IPNG_STATS_FLAG_UPSTREAM;
     }
 
-    rec->source_id = ngx_http_ipng_stats_source(r, &miss);
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_ipng_stats_module);
+    rec->source_id = smcf->tag_index[ngx_http_ipng_stats_source(r, &miss)];
     rec->reserved = 0;
 
     if (miss) {

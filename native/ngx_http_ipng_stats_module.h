@@ -127,6 +127,20 @@ _Static_assert(offsetof(ngx_http_ipng_stats_sh_t, shm_size) == 304, "");
 /* the Java-owned area needs at least this much room after the header */
 #define NGX_HTTP_IPNG_STATS_MIN_ZONE        (128 * 1024)
 
+/*
+ * The tag table of the counters zone (ZoneDescriptor TAG_TABLE), which the
+ * master fills: a record's source id is its tag's index there, the same
+ * for every generation of workers.  An entry is a state word (0 empty,
+ * 2 | length << 8 ready) and the tag's UTF-8 text; a tag's place is its
+ * FNV-1a 64 hash modulo the capacity, then the next free one (ZoneHash).
+ */
+#define NGX_HTTP_IPNG_STATS_TAGS_USED       544
+#define NGX_HTTP_IPNG_STATS_TAG_TABLE       1024
+#define NGX_HTTP_IPNG_STATS_TAG_CAPACITY    256
+#define NGX_HTTP_IPNG_STATS_TAG_ENTRY       80
+#define NGX_HTTP_IPNG_STATS_TAG_TEXT_AT     8
+#define NGX_HTTP_IPNG_STATS_TAG_READY       2
+
 
 /*
  * The rings zone (RingDescriptor): a header written by the master, one
@@ -242,6 +256,7 @@ typedef struct {
     ngx_str_t                   cds_option;       /* checked, for the JVM */
 
     ngx_array_t                 tags;             /* ngx_str_t; 0: default */
+    uint32_t                   *tag_index;        /* in the zone, per tag */
     ngx_array_t                 bindings;   /* ngx_http_ipng_stats_binding_t */
     ngx_uint_t                  attribution;      /* NGX_HTTP_IPNG_STATS_* */
     ngx_msec_t                  rescan_interval;

@@ -208,9 +208,11 @@ ngx_http_ipng_stats_process_header(ngx_http_request_t *r)
 
     tab = ngx_strlchr(p, nl, '\t');
 
-    r->headers_out.content_type.len = (tab ? tab : nl) - p;
-    r->headers_out.content_type.data = ngx_pstrdup(r->pool,
-                                              &r->headers_out.content_type);
+    value.data = p;
+    value.len = (tab ? tab : nl) - p;
+
+    r->headers_out.content_type.len = value.len;
+    r->headers_out.content_type.data = ngx_pstrdup(r->pool, &value);
     if (r->headers_out.content_type.data == NULL) {
         return NGX_ERROR;
     }
@@ -219,6 +221,7 @@ ngx_http_ipng_stats_process_header(ngx_http_request_t *r)
     r->headers_out.content_type_lowcase = NULL;
 
     if (tab) {
+        value.data = tab + 1;
         value.len = nl - (tab + 1);
         value.data = ngx_pstrdup(r->pool, &value);
 

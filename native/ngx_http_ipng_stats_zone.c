@@ -35,6 +35,10 @@ static ngx_int_t ngx_http_ipng_stats_rings_zone(ngx_conf_t *cf,
 static ngx_int_t ngx_http_ipng_stats_init_rings(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_uint_t ngx_http_ipng_stats_ring_count(void);
+static ngx_int_t ngx_http_ipng_stats_intern_tags(ngx_shm_zone_t *shm_zone,
+    ngx_http_ipng_stats_main_conf_t *smcf);
+static ngx_int_t ngx_http_ipng_stats_intern(ngx_http_ipng_stats_sh_t *sh,
+    ngx_str_t *tag);
 static ngx_int_t ngx_http_ipng_stats_zone_compatible(ngx_shm_zone_t *shm_zone,
     ngx_http_ipng_stats_main_conf_t *smcf, ngx_http_ipng_stats_sh_t *sh);
 
@@ -241,12 +245,12 @@ ngx_http_ipng_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
         smcf->sh = osmcf->sh;
 
-        /* a new generation of workers: a fresh respawn-storm budget */
+        /* a new stats process: a fresh respawn-storm budget */
 
         smcf->sh->jvm_start_attempts = 0;
         smcf->sh->jvm_start_ok = 0;
 
-        return NGX_OK;
+        return ngx_http_ipng_stats_intern_tags(shm_zone, smcf);
     }
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
@@ -286,7 +290,99 @@ ngx_http_ipng_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     shpool->data = sh;
     smcf->sh = sh;
 
+    return ngx_http_ipng_stats_intern_tags(shm_zone, smcf);
+}
+
+
+/*
+ * Before the workers start: every tag of this configuration gets its
+ * place in the zone, and its index becomes the source id of its records.
+ * Tags are never removed, so a zone holds at most 255 over its life.
+ */
+
+static ngx_int_t
+ngx_http_ipng_stats_intern_tags(ngx_shm_zone_t *shm_zone,
+    ngx_http_ipng_stats_main_conf_t *smcf)
+{
+    ngx_int_t    index;
+    ngx_str_t   *tag;
+    ngx_uint_t   i;
+
+    smcf->tag_index = ngx_palloc(smcf->tags.pool,
+                                 smcf->tags.nelts * sizeof(uint32_t));
+    if (smcf->tag_index == NULL) {
+        return NGX_ERROR;
+    }
+
+    tag = smcf->tags.elts;
+
+    for (i = 0; i < smcf->tags.nelts; i++) {
+        index = ngx_http_ipng_stats_intern(smcf->sh, &tag[i]);
+
+        if (index == NGX_ERROR) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "ipng_stats_zone \"%V\" holds %d source tags "
+                          "already, the most it can (tags stay for the "
+                          "zone's life); use a new zone name or restart "
+                          "nginx", &shm_zone->shm.name,
+                          NGX_HTTP_IPNG_STATS_TAG_CAPACITY - 1);
+            return NGX_ERROR;
+        }
+
+        smcf->tag_index[i] = (uint32_t) index;
+    }
+
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ipng_stats_intern(ngx_http_ipng_stats_sh_t *sh, ngx_str_t *tag)
+{
+    u_char      *table, *entry;
+    uint64_t     hash, state, ready, *used;
+    ngx_uint_t   i, probe;
+
+    table = (u_char *) sh + NGX_HTTP_IPNG_STATS_TAG_TABLE;
+    used = (uint64_t *) ((u_char *) sh + NGX_HTTP_IPNG_STATS_TAGS_USED);
+    ready = NGX_HTTP_IPNG_STATS_TAG_READY | (uint64_t) tag->len << 8;
+
+    hash = 0xcbf29ce484222325ULL;
+
+    for (i = 0; i < tag->len; i++) {
+        hash = (hash ^ tag->data[i]) * 0x100000001b3ULL;
+    }
+
+    i = hash % NGX_HTTP_IPNG_STATS_TAG_CAPACITY;
+
+    for (probe = 0; probe < NGX_HTTP_IPNG_STATS_TAG_CAPACITY; probe++) {
+        entry = table + i * NGX_HTTP_IPNG_STATS_TAG_ENTRY;
+        state = __atomic_load_n((uint64_t *) entry, __ATOMIC_ACQUIRE);
+
+        if (state == 0) {
+            if (*used >= NGX_HTTP_IPNG_STATS_TAG_CAPACITY - 1) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(entry + NGX_HTTP_IPNG_STATS_TAG_TEXT_AT, tag->data,
+                       tag->len);
+            __atomic_store_n((uint64_t *) entry, ready, __ATOMIC_RELEASE);
+            (void) __atomic_fetch_add(used, 1, __ATOMIC_RELAXED);
+
+            return i;
+        }
+
+        if (state == ready
+            && ngx_memcmp(entry + NGX_HTTP_IPNG_STATS_TAG_TEXT_AT, tag->data,
+                          tag->len) == 0)
+        {
+            return i;
+        }
+
+        i = (i + 1) % NGX_HTTP_IPNG_STATS_TAG_CAPACITY;
+    }
+
+    return NGX_ERROR;
 }
 
 

@@ -1,5 +1,7 @@
 package ch.ipng.stats.bridge;
 
+import static ch.ipng.stats.layout.ZoneDescriptor.TAG_CAPACITY;
+
 import ch.ipng.stats.drain.Consumer;
 import ch.ipng.stats.drain.Liveness;
 import ch.ipng.stats.drain.Poller;
@@ -12,9 +14,6 @@ import ch.ipng.stats.layout.RecordDescriptor;
 import ch.ipng.stats.zone.SharedZone;
 import ch.ipng.stats.zone.ZoneFormatException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongPredicate;
 import java.util.function.LongSupplier;
@@ -69,16 +68,21 @@ public final class NativeBridge {
 
     /**
      * Validates the record layout signature, the counters zone header and the
-     * rings zone header; interns the source tags (UTF-8 bytes); takes the
-     * lock once to roll back an unfinished transaction; starts the drain
-     * thread, which inherits the caller's signal mask (C blocks every signal).
-     * {@code pid} is this process's, from C (ProcessHandle.current() would
-     * cost the JVM start milliseconds: its class initialization spins lambdas).
+     * rings zone header; takes the lock once to roll back an unfinished
+     * transaction; starts the drain thread, which inherits the caller's
+     * signal mask (C blocks every signal). {@code pid} is this process's,
+     * from C (ProcessHandle.current() would cost the JVM start milliseconds:
+     * its class initialization spins lambdas).
+     *
+     * <p>A record's source id is the index of its tag in the zone's tag
+     * table: the master interns every configuration's tags there before its
+     * workers start, so the ids of old and new workers mean the same during a
+     * reload, whichever stats process drains them.
      *
      * @return null on success, else a one-line reason (nothing is counted)
      */
     public static String start(ByteBuffer zoneBuffer, ByteBuffer ringsBuffer, long layoutSignature,
-                               byte[][] sourceTags, long pid, int pollMillis, String nginxVersion) {
+                               long pid, int pollMillis, String nginxVersion) {
         try {
             if (consumer != null) {
                 return fail("already started");
@@ -87,17 +91,14 @@ public final class NativeBridge {
                 return fail(String.format("record layout mismatch: C signature 0x%016x, jar 0x%016x",
                     layoutSignature, RecordDescriptor.LAYOUT_SIGNATURE));
             }
-            if (sourceTags == null) {
-                return fail("no source tags");
-            }
             if (pollMillis <= 0) {
                 return fail("poll interval of " + pollMillis + " ms");
             }
             SharedZone z = SharedZone.open(zoneBuffer);
             Rings rings = Rings.open(ringsBuffer);
-            int[] tagBySource = new int[sourceTags.length];
-            for (int i = 0; i < sourceTags.length; i++) {
-                tagBySource[i] = sourceTags[i] == null ? -1 : z.internTag(utf8(sourceTags[i]));
+            int[] tagBySource = new int[TAG_CAPACITY];
+            for (int i = 0; i < TAG_CAPACITY; i++) {
+                tagBySource[i] = i;
             }
             Consumer c = new Consumer(z, rings, tagBySource, pid, alive);
             // rolls back what a stats process killed mid-transaction left
@@ -118,15 +119,6 @@ public final class NativeBridge {
             return fail(e.getMessage());
         } catch (Throwable t) {
             return fail(describe(t));
-        }
-    }
-
-    /** A tag's bytes, which nginx -t checked to be UTF-8, as a string; never a lossy decode. */
-    static String utf8(byte[] tag) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(tag)).toString();
-        } catch (CharacterCodingException e) {
-            throw new IllegalArgumentException("source tag is not valid UTF-8: " + Arrays.toString(tag), e);
         }
     }
 

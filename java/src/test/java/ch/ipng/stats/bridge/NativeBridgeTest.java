@@ -23,11 +23,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class NativeBridgeTest {
 
-    private static final byte[][] TAGS = {utf8("direct"), utf8("mg1")};
     /* this JVM: the stats process, and the workers owning the rings (alive) */
     private static final long PID = ProcessHandle.current().pid();
     /* the drain thread's interval when a test wants the scrape to do the draining */
@@ -36,13 +36,20 @@ class NativeBridgeTest {
     private final ByteBuffer zone = TestZones.buffer(1 << 20);
     private final TestRings rings = new TestRings(4, 64);
 
+    /* the tags the master interned: source ids 0 and 1 */
+    @BeforeEach
+    void tags() {
+        TestZones.putTag(zone, 0, "direct");
+        TestZones.putTag(zone, 1, "mg1");
+    }
+
     @AfterEach
     void reset() throws InterruptedException {
         NativeBridge.reset();
     }
 
     private void start(int pollMillis) {
-        assertNull(NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, PID, pollMillis,
+        assertNull(NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, pollMillis,
             "1.22.1"));
     }
 
@@ -68,7 +75,7 @@ class NativeBridgeTest {
     void hasExactlyTheJniSignaturesOfTheContract() throws Exception {
         Class<?> c = NativeBridge.class;
         assertEquals(String.class, c.getMethod("start", ByteBuffer.class, ByteBuffer.class, long.class,
-            byte[][].class, long.class, int.class, String.class).getReturnType());
+            long.class, int.class, String.class).getReturnType());
         assertEquals(byte[].class, c.getMethod("scrape", byte[].class, byte[].class, byte[].class).getReturnType());
         assertEquals(String.class, c.getMethod("lastError").getReturnType());
         List<String> published = new ArrayList<>();
@@ -83,26 +90,21 @@ class NativeBridgeTest {
         assertEquals(List.of("lastError", "scrape", "start"), published);
     }
 
-    /* modified UTF-8 (JNI's NewStringUTF) once merged these two flags into one tag */
+    /* a record's source id is the index of its tag in the zone, for any generation of workers */
     @Test
-    void keepsTagsOutsideTheBasicPlaneApart() throws Exception {
-        byte[][] tags = {utf8("direct"), utf8("a\uD83C\uDDE8\uD83C\uDDED"), utf8("a\uD83C\uDDE9\uD83C\uDDEA")};
-        assertNull(NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, tags, PID, IDLE,
-            "1.22.1"));
-        assertEquals(3, zone.getLong(TAGS_USED_OFFSET));
-        SharedZone z = SharedZone.open(zone);
-        assertNotEquals(z.internTag("a\uD83C\uDDE8\uD83C\uDDED"), z.internTag("a\uD83C\uDDE9\uD83C\uDDEA"));
-        assertEquals(3, zone.getLong(TAGS_USED_OFFSET));
-    }
-
-    @Test
-    void refusesATagThatIsNotUtf8() {
-        byte[][] tags = {utf8("direct"), {'a', (byte) 0xff, 'b'}};
-        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, tags, PID, IDLE,
-            "1.22.1");
-        assertNotNull(err);
-        assertTrue(err.contains("source tag is not valid UTF-8: [97, -1, 98]"), err);
-        assertNull(NativeBridge.drainThread(), "nothing started");
+    void aSourceIdIsTheIndexOfItsTagInTheZone() {
+        TestZones.putTag(zone, 200, "a\uD83C\uDDE8\uD83C\uDDED");
+        TestZones.putTag(zone, 201, "a\uD83C\uDDE9\uD83C\uDDEA");
+        start(IDLE);
+        rings.claim(0, PID, 0);
+        rings.publish(0, 200, "192.0.2.1", 200, 1, 2, 3, -1);
+        rings.publish(0, 201, "192.0.2.1", 200, 1, 2, 3, -1);
+        rings.publish(0, 201, "192.0.2.1", 200, 1, 2, 3, -1);
+        String out = text(NativeBridge.scrape(null, null, null));
+        assertTrue(out.contains("nginx_ipng_requests_total{source_tag=\"a\uD83C\uDDE8\uD83C\uDDED\",vip=\"192.0.2.1\","
+            + "code=\"200\",} 1.0\n"), out);
+        assertTrue(out.contains("nginx_ipng_requests_total{source_tag=\"a\uD83C\uDDE9\uD83C\uDDEA\",vip=\"192.0.2.1\","
+            + "code=\"200\",} 2.0\n"), out);
     }
 
     /**
@@ -131,7 +133,7 @@ class NativeBridgeTest {
 
     @Test
     void rejectsLayoutSignatureMismatch() {
-        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE + 1, TAGS, PID, IDLE,
+        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE + 1, PID, IDLE,
             "1.22.1");
         assertNotNull(err);
         assertTrue(err.contains("record layout mismatch"), err);
@@ -141,17 +143,17 @@ class NativeBridgeTest {
     @Test
     void rejectsAZoneItDoesNotUnderstandWithoutWritingIt() {
         zone.putInt(LAYOUT_VERSION_OFFSET, 9);
-        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, PID, IDLE,
+        ByteBuffer before = ByteBuffer.allocate(zone.capacity()).put(zone.duplicate().clear()).flip();
+        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, IDLE,
             "1.22.1");
         assertEquals("zone layout version is 9, this jar speaks 2", err);
-        assertEquals(0, zone.getLong(TAGS_USED_OFFSET));
-        assertEquals(0, zone.getLong(TAG_TABLE_OFFSET));
+        assertEquals(before, zone.duplicate().clear(), "the zone is as it was");
     }
 
     @Test
     void rejectsRingsItDoesNotUnderstand() {
         rings.buffer.putInt(RingDescriptor.RING_CAPACITY_OFFSET, 100);
-        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, PID, IDLE,
+        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, IDLE,
             "1.22.1");
         assertEquals("rings zone ring capacity is 100, not a power of two", err);
         assertEquals(0, rings.lock(), "LOCK untouched");
@@ -160,10 +162,10 @@ class NativeBridgeTest {
     @Test
     void refusesASecondStartAndABadPollInterval() {
         assertEquals("poll interval of 0 ms", NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE,
-            TAGS, PID, 0, "1.22.1"));
+            PID, 0, "1.22.1"));
         start(IDLE);
         assertEquals("already started", NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE,
-            TAGS, PID, IDLE, "1.22.1"));
+            PID, IDLE, "1.22.1"));
     }
 
     /** A stats process that holds LOCK and hangs: start waits (10 s; here 1), then says who holds it. */
@@ -175,7 +177,7 @@ class NativeBridgeTest {
         NativeBridge.setLiveness(pid -> true);
         long t0 = System.nanoTime();
         assertEquals("the drain lock (LOCK) was held by pid 4242 for more than 1 s",
-            NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, TAGS, PID, IDLE, "1.22.1"));
+            NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, IDLE, "1.22.1"));
         assertTrue(System.nanoTime() - t0 >= 1_000_000_000L);
         assertNull(NativeBridge.drainThread());
     }

@@ -23,11 +23,12 @@ public final class StatsProcessRun {
         long pid = Long.parseLong(new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/self/stat")),
             StandardCharsets.US_ASCII).split(" ")[0]);
         Class<?> bridge = Class.forName("ch.ipng.stats.bridge.NativeBridge");
-        Method start = bridge.getMethod("start", ByteBuffer.class, ByteBuffer.class, long.class, byte[][].class,
-            long.class, int.class, String.class);
+        Method start = bridge.getMethod("start", ByteBuffer.class, ByteBuffer.class, long.class, long.class,
+            int.class, String.class);
         Method scrape = bridge.getMethod("scrape", byte[].class, byte[].class, byte[].class);
-        byte[][] tags = {"mg1".getBytes(StandardCharsets.UTF_8), "direct".getBytes(StandardCharsets.UTF_8)};
-        Object err = start.invoke(null, zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, tags, pid, 10, "1.26.0");
+        TestZones.putTag(zone, 0, "mg1");
+        TestZones.putTag(zone, 1, "direct");
+        Object err = start.invoke(null, zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, pid, 10, "1.26.0");
         if (err != null) {
             throw new IllegalStateException((String) err);
         }

@@ -38,6 +38,21 @@ public final class TestZones {
         return buffer(length, length, STATUS_MODE_EXACT, DEFAULT_BOUNDS);
     }
 
+    /**
+     * Puts a ready tag at {@code index} of the tag table, as the master does
+     * before its workers use the index as their records' source id (it
+     * places it by ZoneHash; here the test chooses the index).
+     */
+    public static void putTag(ByteBuffer zone, int index, String tag) {
+        byte[] text = tag.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int off = TAG_TABLE_OFFSET + index * TAG_ENTRY_LENGTH;
+        for (int k = 0; k < text.length; k++) {
+            zone.put(off + TAG_TEXT_OFFSET + k, text[k]);
+        }
+        zone.putLong(off + TAG_STATE_OFFSET, TAG_READY | (long) text.length << 8);
+        zone.putLong(TAGS_USED_OFFSET, zone.getLong(TAGS_USED_OFFSET) + 1);
+    }
+
     public static SharedZone open(ByteBuffer b) {
         try {
             return SharedZone.open(b);
