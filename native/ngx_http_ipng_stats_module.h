@@ -164,7 +164,9 @@ typedef struct {
     uint64_t                    journal_length;
     uint64_t                    no_ring_drops;    /* workers without a ring */
     uint64_t                    lock;             /* Java's */
-    u_char                      reserved[184];
+    uint64_t                    generation;       /* configurations loaded */
+    uint64_t                    draining;         /* newest one draining */
+    u_char                      reserved[168];
 } ngx_http_ipng_stats_rings_sh_t;
 
 _Static_assert(sizeof(ngx_http_ipng_stats_rings_sh_t) == 256, "rings header");
@@ -176,6 +178,9 @@ _Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, journal_offset) == 40,
 _Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, no_ring_drops) == 56,
                "");
 _Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, lock) == 64, "");
+_Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, generation) == 72,
+               "");
+_Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, draining) == 80, "");
 
 /* one ring's header; its records follow it */
 

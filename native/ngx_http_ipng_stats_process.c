@@ -38,6 +38,8 @@
 #define NGX_HTTP_IPNG_STATS_MAX_CRASHES 3
 #define NGX_HTTP_IPNG_STATS_READ_MS     10000
 #define NGX_HTTP_IPNG_STATS_SEND_MS     60000
+/* the longest a replaced stats process drains on, waiting for the new one */
+#define NGX_HTTP_IPNG_STATS_HANDOFF_MS  3000
 
 
 typedef struct {
@@ -65,6 +67,8 @@ static ngx_int_t ngx_http_ipng_stats_refuse(ngx_connection_t *c,
 static void ngx_http_ipng_stats_write(ngx_event_t *ev);
 static void ngx_http_ipng_stats_ignore(ngx_event_t *ev);
 static void ngx_http_ipng_stats_close(ngx_connection_t *c);
+static void ngx_http_ipng_stats_drains(void);
+static void ngx_http_ipng_stats_handoff(void);
 static size_t ngx_http_ipng_stats_rss_kb(void);
 
 
@@ -72,6 +76,8 @@ static size_t ngx_http_ipng_stats_rss_kb(void);
 static struct {
     ngx_uint_t                  started;
     ngx_uint_t                  running;          /* the JVM is up */
+    ngx_http_ipng_stats_rings_sh_t  *rings;
+    uint64_t                    generation;       /* its configuration's */
     ngx_uint_t                  answers;          /* held while sent */
     u_char                      reason[512];      /* why it is not */
 } ngx_http_ipng_stats_process;
@@ -191,12 +197,24 @@ ngx_http_ipng_stats_process_init(ngx_cycle_t *cycle,
     }
 
     ngx_http_ipng_stats_process.started = 1;
+    ngx_http_ipng_stats_process.rings = smcf->rings;
+    ngx_http_ipng_stats_process.generation =
+                 __atomic_load_n(&smcf->rings->generation, __ATOMIC_ACQUIRE);
 
     if (ngx_process == NGX_PROCESS_HELPER) {
         ngx_http_ipng_stats_title(cycle);
     }
 
     ngx_http_ipng_stats_start_jvm(cycle, smcf);
+
+    if (ngx_http_ipng_stats_process.running) {
+        ngx_http_ipng_stats_drains();
+
+        if (atexit(ngx_http_ipng_stats_handoff) != 0) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "ipng_stats: atexit() failed");
+        }
+    }
 
     /* fail open: without a JVM the socket still says why, with 503 */
 
@@ -706,6 +724,64 @@ ngx_http_ipng_stats_close(ngx_connection_t *c)
 
     if (pool) {
         ngx_destroy_pool(pool);
+    }
+}
+
+
+/* DRAINING: this configuration's stats process drains now */
+
+static void
+ngx_http_ipng_stats_drains(void)
+{
+    uint64_t                         seen, mine;
+    ngx_http_ipng_stats_rings_sh_t  *rs;
+
+    rs = ngx_http_ipng_stats_process.rings;
+    mine = ngx_http_ipng_stats_process.generation;
+    seen = __atomic_load_n(&rs->draining, __ATOMIC_ACQUIRE);
+
+    while (seen < mine
+           && !__atomic_compare_exchange_n(&rs->draining, &seen, mine, 0,
+                                           __ATOMIC_ACQ_REL,
+                                           __ATOMIC_ACQUIRE))
+    {
+        /* seen is reloaded */
+    }
+}
+
+
+/*
+ * nginx ends the stats process of a replaced configuration with exit() at
+ * once, while the new one may need a few hundred milliseconds to start its
+ * JVM.  The old one's drain thread goes on meanwhile: here, in exit(),
+ * until the stats process of a newer configuration drains (or
+ * NGX_HTTP_IPNG_STATS_HANDOFF_MS pass), so that the workers' rings do not
+ * fill while nobody drains them.  At a stop there is no newer
+ * configuration, and no wait.
+ */
+
+static void
+ngx_http_ipng_stats_handoff(void)
+{
+    ngx_uint_t                       waited;
+    ngx_http_ipng_stats_rings_sh_t  *rs;
+
+    rs = ngx_http_ipng_stats_process.rings;
+
+    if (__atomic_load_n(&rs->generation, __ATOMIC_ACQUIRE)
+        <= ngx_http_ipng_stats_process.generation)
+    {
+        return;
+    }
+
+    for (waited = 0; waited < NGX_HTTP_IPNG_STATS_HANDOFF_MS; waited += 10) {
+        if (__atomic_load_n(&rs->draining, __ATOMIC_ACQUIRE)
+            > ngx_http_ipng_stats_process.generation)
+        {
+            return;
+        }
+
+        ngx_msleep(10);
     }
 }
 

@@ -183,6 +183,10 @@ ngx_http_ipng_stats_init_rings(ngx_shm_zone_t *shm_zone, void *data)
         }
 
         smcf->rings = rs;
+
+        /* tells the running stats process that another one is coming */
+        (void) __atomic_fetch_add(&rs->generation, 1, __ATOMIC_RELEASE);
+
         return NGX_OK;
     }
 
@@ -214,6 +218,7 @@ ngx_http_ipng_stats_init_rings(ngx_shm_zone_t *shm_zone, void *data)
     rs->zone_length = len;
     rs->journal_offset = len - NGX_HTTP_IPNG_STATS_JOURNAL;
     rs->journal_length = NGX_HTTP_IPNG_STATS_JOURNAL;
+    rs->generation = 1;
 
     shpool->data = rs;
     smcf->rings = rs;

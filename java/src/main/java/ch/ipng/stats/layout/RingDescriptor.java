@@ -27,7 +27,11 @@ package ch.ipng.stats.layout;
  *      48        8  JOURNAL_LENGTH     bytes of the journal
  *      56        8  NO_RING_DROPS      records dropped by workers that found no free ring (C, atomic add)
  *      64        8  LOCK               pid of the stats process inside a transaction, 0 = free (Java, CAS)
- *      72      184  reserved
+ *      72        8  GENERATION         configurations loaded: the master adds 1 at each (re)load (C)
+ *      80        8  DRAINING           the newest GENERATION whose stats process drains (C, after start):
+ *                                      the stats process of an older one drains on until then, so a
+ *                                      reload leaves no moment with nobody draining
+ *      88      168  reserved
  *  RING i at HEADER_LENGTH + i * (RING_HEADER_LENGTH + C * RECORD_LENGTH)
  *      +0        8  OWNER_PID          0 = free; a worker claims a free ring with CAS 0 -> its pid
  *      +8        4  WORKER             ngx_worker of the owner, written by it after its claim
@@ -84,8 +88,12 @@ public final class RingDescriptor {
     public static final int NO_RING_DROPS_LENGTH = Long.BYTES;
     public static final int LOCK_OFFSET = NO_RING_DROPS_OFFSET + NO_RING_DROPS_LENGTH;
     public static final int LOCK_LENGTH = Long.BYTES;
-    public static final int HEADER_RESERVED_OFFSET = LOCK_OFFSET + LOCK_LENGTH;
-    public static final int HEADER_RESERVED_LENGTH = 184;
+    public static final int GENERATION_OFFSET = LOCK_OFFSET + LOCK_LENGTH;
+    public static final int GENERATION_LENGTH = Long.BYTES;
+    public static final int DRAINING_OFFSET = GENERATION_OFFSET + GENERATION_LENGTH;
+    public static final int DRAINING_LENGTH = Long.BYTES;
+    public static final int HEADER_RESERVED_OFFSET = DRAINING_OFFSET + DRAINING_LENGTH;
+    public static final int HEADER_RESERVED_LENGTH = 168;
     public static final int HEADER_LENGTH = HEADER_RESERVED_OFFSET + HEADER_RESERVED_LENGTH;
 
     public static final long MAGIC = 0x474E4952474E5049L;

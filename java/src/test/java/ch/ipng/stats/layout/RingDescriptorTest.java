@@ -25,8 +25,10 @@ class RingDescriptorTest {
         assertEquals(48, JOURNAL_LENGTH_OFFSET);
         assertEquals(56, NO_RING_DROPS_OFFSET);
         assertEquals(64, LOCK_OFFSET);
-        assertEquals(72, HEADER_RESERVED_OFFSET);
-        assertEquals(184, HEADER_RESERVED_LENGTH);
+        assertEquals(72, GENERATION_OFFSET);
+        assertEquals(80, DRAINING_OFFSET);
+        assertEquals(88, HEADER_RESERVED_OFFSET);
+        assertEquals(168, HEADER_RESERVED_LENGTH);
         assertEquals(256, HEADER_LENGTH);
         assertEquals(1, LAYOUT_VERSION);
     }
