@@ -145,10 +145,10 @@ GET /status
 
 
 
-=== TEST 9: source tags from the configuration are escaped in Prometheus text (quotes, backslashes, newlines, UTF-8)
+=== TEST 9: source tags from the configuration are escaped in Prometheus text (quotes, backslashes, UTF-8; control characters are refused by nginx -t)
 --- http_config
     ipng_stats_zone ipng:1m;
-    ipng_stats_default_source "q\"b\\s\nl-ü";
+    ipng_stats_default_source "q\"b\\sl-ü";
 --- config
     location /status { ipng_stats; }
     location / { return 200; }
@@ -159,14 +159,14 @@ sleep 1.2
 --- request
 GET /status
 --- response_body_like
-^nginx_ipng_requests_total\{source_tag="q\\"b\\\\s\\nl-ü",vip="127\.0\.0\.1",code="200",\} 1\.0$
+^nginx_ipng_requests_total\{source_tag="q\\"b\\\\sl-ü",vip="127\.0\.0\.1",code="200",\} 1\.0$
 
 
 
 === TEST 10: the same tag in JSON
 --- http_config
     ipng_stats_zone ipng:1m;
-    ipng_stats_default_source "q\"b\\s\nl-ü";
+    ipng_stats_default_source "q\"b\\sl-ü";
 --- config
     location /status { ipng_stats; }
     location / { return 200; }
@@ -179,7 +179,7 @@ GET /status
 --- more_headers
 Accept: application/json
 --- response_body_like
-"by_source":\{"q\\"b\\\\s\\nl-ü":\{"vips":\{"127\.0\.0\.1"
+"by_source":\{"q\\"b\\\\sl-ü":\{"vips":\{"127\.0\.0\.1"
 
 
 
