@@ -52,7 +52,8 @@ typedef struct {
 static ngx_int_t ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size);
 static ngx_int_t ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
-    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size);
+    ngx_http_ipng_stats_main_conf_t *smcf, uint64_t generation, u_char *reason,
+    size_t size);
 static void ngx_http_ipng_stats_java_error(u_char *reason, size_t size,
     const char *what);
 static void ngx_http_ipng_stats_jvm_failed(u_char *reason, size_t size,
@@ -86,13 +87,14 @@ const char  *ngx_http_ipng_stats_baseline_options[] = {
 
 ngx_int_t
 ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
-    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size)
+    ngx_http_ipng_stats_main_conf_t *smcf, uint64_t generation, u_char *reason,
+    size_t size)
 {
     if (ngx_http_ipng_stats_create_vm(cycle, smcf, reason, size) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    return ngx_http_ipng_stats_bind(cycle, smcf, reason, size);
+    return ngx_http_ipng_stats_bind(cycle, smcf, generation, reason, size);
 }
 
 
@@ -219,7 +221,8 @@ ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
 
 static ngx_int_t
 ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
-    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size)
+    ngx_http_ipng_stats_main_conf_t *smcf, uint64_t generation, u_char *reason,
+    size_t size)
 {
     jclass                      cls;
     jstring                     version, err;
@@ -252,7 +255,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
 
     j->bridge = (*env)->NewGlobalRef(env, cls);
     j->start = (*env)->GetStaticMethodID(env, cls, "start",
-                   "(Ljava/nio/ByteBuffer;Ljava/nio/ByteBuffer;JJI"
+                   "(Ljava/nio/ByteBuffer;Ljava/nio/ByteBuffer;JJJI"
                    "Ljava/lang/String;)Ljava/lang/String;");
     j->scrape = (*env)->GetStaticMethodID(env, cls, "scrape", "([B[B[B)[B");
     j->last_error = (*env)->GetStaticMethodID(env, cls, "lastError",
@@ -293,6 +296,7 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
                                          (jlong)
                                          NGX_HTTP_IPNG_STATS_LAYOUT_SIGNATURE,
                                          (jlong) ngx_pid,
+                                         (jlong) generation,
                                          (jint) NGX_HTTP_IPNG_STATS_POLL_MS,
                                          version);
 

@@ -34,11 +34,13 @@
 #define NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS  40
 
 /*
- * A worker's ring holds this many records (512 KB); the stats process
- * drains every ring every NGX_HTTP_IPNG_STATS_POLL_MS, so a worker may log
- * some 800,000 requests a second before its ring fills and it counts drops.
+ * A worker's ring holds this many records (1 MB): the stats process drains
+ * every ring every NGX_HTTP_IPNG_STATS_POLL_MS, but a new one (after a
+ * crash, or when the JVM of a reload's is slow to start) needs some 0.1 to
+ * 0.7 s first, and a worker logging 12,000 requests a second fills it in
+ * 1.4 s; a full ring counts its drops.
  */
-#define NGX_HTTP_IPNG_STATS_RING_CAPACITY  8192
+#define NGX_HTTP_IPNG_STATS_RING_CAPACITY  16384
 #define NGX_HTTP_IPNG_STATS_POLL_MS        10
 /* the stats process's undo journal (ch.ipng.stats.drain.Journal) */
 #define NGX_HTTP_IPNG_STATS_JOURNAL        (1024 * 1024)
@@ -166,7 +168,8 @@ typedef struct {
     uint64_t                    lock;             /* Java's */
     uint64_t                    generation;       /* configurations loaded */
     uint64_t                    draining;         /* newest one draining */
-    u_char                      reserved[168];
+    uint64_t                    listening;        /* pid with the socket */
+    u_char                      reserved[160];
 } ngx_http_ipng_stats_rings_sh_t;
 
 _Static_assert(sizeof(ngx_http_ipng_stats_rings_sh_t) == 256, "rings header");
@@ -181,6 +184,8 @@ _Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, lock) == 64, "");
 _Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, generation) == 72,
                "");
 _Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, draining) == 80, "");
+_Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, listening) == 88,
+               "");
 
 /* one ring's header; its records follow it */
 
@@ -322,7 +327,8 @@ extern const char  *ngx_http_ipng_stats_baseline_options[];
 char *ngx_http_ipng_stats_jvm_check(ngx_conf_t *cf,
     ngx_http_ipng_stats_main_conf_t *smcf);
 ngx_int_t ngx_http_ipng_stats_jvm_start(ngx_cycle_t *cycle,
-    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size);
+    ngx_http_ipng_stats_main_conf_t *smcf, uint64_t generation, u_char *reason,
+    size_t size);
 ngx_int_t ngx_http_ipng_stats_jvm_scrape(ngx_log_t *log, ngx_str_t *args,
     ngx_str_t *accept, ngx_str_t *accept_encoding, ngx_str_t *answer,
     u_char *reason, size_t size);

@@ -32,7 +32,7 @@
 
 
 #define NGX_HTTP_IPNG_STATS_SOCKET      "/scrape.sock"
-#define NGX_HTTP_IPNG_STATS_REQUEST     (16 * 1024)
+#define NGX_HTTP_IPNG_STATS_REQUEST     (80 * 1024)
 #define NGX_HTTP_IPNG_STATS_ANSWERS     8
 /* starts that did not finish before the process died: then stop trying */
 #define NGX_HTTP_IPNG_STATS_MAX_CRASHES 3
@@ -67,7 +67,6 @@ static ngx_int_t ngx_http_ipng_stats_refuse(ngx_connection_t *c,
 static void ngx_http_ipng_stats_write(ngx_event_t *ev);
 static void ngx_http_ipng_stats_ignore(ngx_event_t *ev);
 static void ngx_http_ipng_stats_close(ngx_connection_t *c);
-static void ngx_http_ipng_stats_drains(void);
 static void ngx_http_ipng_stats_handoff(void);
 static size_t ngx_http_ipng_stats_rss_kb(void);
 
@@ -192,6 +191,8 @@ ngx_int_t
 ngx_http_ipng_stats_process_init(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf)
 {
+    ngx_int_t  rc;
+
     if (ngx_http_ipng_stats_process.started) {
         return NGX_OK;
     }
@@ -205,20 +206,23 @@ ngx_http_ipng_stats_process_init(ngx_cycle_t *cycle,
         ngx_http_ipng_stats_title(cycle);
     }
 
+    /*
+     * the socket first: scrapes wait in its backlog while the JVM starts;
+     * and without a JVM the socket still says why, with 503
+     */
+
+    rc = ngx_http_ipng_stats_serve(cycle, smcf);
+
     ngx_http_ipng_stats_start_jvm(cycle, smcf);
 
     if (ngx_http_ipng_stats_process.running) {
-        ngx_http_ipng_stats_drains();
-
         if (atexit(ngx_http_ipng_stats_handoff) != 0) {
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                           "ipng_stats: atexit() failed");
         }
     }
 
-    /* fail open: without a JVM the socket still says why, with 503 */
-
-    return ngx_http_ipng_stats_serve(cycle, smcf);
+    return rc;
 }
 
 
@@ -285,7 +289,8 @@ ngx_http_ipng_stats_start_jvm(ngx_cycle_t *cycle,
     p = ngx_cpymem(reason, "counting is off: ",
                    sizeof("counting is off: ") - 1);
 
-    if (ngx_http_ipng_stats_jvm_start(cycle, smcf, p,
+    if (ngx_http_ipng_stats_jvm_start(cycle, smcf,
+                                      ngx_http_ipng_stats_process.generation, p,
                                       sizeof(ngx_http_ipng_stats_process.reason)
                                       - (p - reason))
         != NGX_OK)
@@ -361,6 +366,11 @@ ngx_http_ipng_stats_serve(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    /* the workers send scrapes now; they wait in the backlog meanwhile */
+
+    __atomic_store_n(&smcf->rings->listening, (uint64_t) ngx_pid,
+                     __ATOMIC_RELEASE);
+
     c = ngx_get_connection(s, cycle->log);
     if (c == NULL) {
         (void) ngx_close_socket(s);
@@ -426,6 +436,7 @@ ngx_http_ipng_stats_accept(ngx_event_t *ev)
         c->log = ev->log;
         c->read->log = ev->log;
         c->write->log = ev->log;
+        c->write->ready = 1;      /* a new socket takes writes at once */
         c->recv = ngx_recv;
         c->send_chain = ngx_send_chain;
         c->read->handler = ngx_http_ipng_stats_read;
@@ -728,36 +739,14 @@ ngx_http_ipng_stats_close(ngx_connection_t *c)
 }
 
 
-/* DRAINING: this configuration's stats process drains now */
-
-static void
-ngx_http_ipng_stats_drains(void)
-{
-    uint64_t                         seen, mine;
-    ngx_http_ipng_stats_rings_sh_t  *rs;
-
-    rs = ngx_http_ipng_stats_process.rings;
-    mine = ngx_http_ipng_stats_process.generation;
-    seen = __atomic_load_n(&rs->draining, __ATOMIC_ACQUIRE);
-
-    while (seen < mine
-           && !__atomic_compare_exchange_n(&rs->draining, &seen, mine, 0,
-                                           __ATOMIC_ACQ_REL,
-                                           __ATOMIC_ACQUIRE))
-    {
-        /* seen is reloaded */
-    }
-}
-
-
 /*
  * nginx ends the stats process of a replaced configuration with exit() at
  * once, while the new one may need a few hundred milliseconds to start its
  * JVM.  The old one's drain thread goes on meanwhile: here, in exit(),
- * until the stats process of a newer configuration drains (or
- * NGX_HTTP_IPNG_STATS_HANDOFF_MS pass), so that the workers' rings do not
- * fill while nobody drains them.  At a stop there is no newer
- * configuration, and no wait.
+ * until the stats process of a newer configuration has caught up with the
+ * rings (its drain thread raises DRAINING), or NGX_HTTP_IPNG_STATS_HANDOFF_MS
+ * pass, so that the workers' rings do not fill while nobody drains them.
+ * At a stop there is no newer configuration, and no wait.
  */
 
 static void

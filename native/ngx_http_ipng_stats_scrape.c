@@ -10,18 +10,37 @@
  * it renders, so the answer includes every request any worker completed
  * before the scrape.  No JVM, no thread and no Java call in the worker.
  *
- * When the stats process says no (no JVM, too many scrapes at once) the
- * answer is its 503 with Retry-After; when it cannot be reached (while
- * nginx respawns it) nginx's own 502.
+ * While no stats process listens (nginx starts or respawns it), a scrape
+ * waits for one, NGX_HTTP_IPNG_STATS_WAIT_MS at most, then gets 503.  When
+ * the stats process says no (no JVM, too many scrapes at once) the answer
+ * is its 503; both with Retry-After.  An answer is never cached.
  */
 
 
 #include "ngx_http_ipng_stats_module.h"
 
 
+/* what no scrape needs more of; the stats process takes 80 KB at most */
 #define NGX_HTTP_IPNG_STATS_FIELD_MAX  4096
+#define NGX_HTTP_IPNG_STATS_ARGS_MAX   (64 * 1024)
+#define NGX_HTTP_IPNG_STATS_WAIT_MS    3000
+#define NGX_HTTP_IPNG_STATS_RETRY_MS   20
 
 
+typedef struct {
+    ngx_http_request_t         *request;
+    ngx_event_t                 wait;
+    ngx_msec_t                  waited;
+} ngx_http_ipng_stats_scrape_ctx_t;
+
+
+static ngx_int_t ngx_http_ipng_stats_listening(
+    ngx_http_ipng_stats_main_conf_t *smcf);
+static ngx_int_t ngx_http_ipng_stats_hold(ngx_http_request_t *r);
+static void ngx_http_ipng_stats_retry(ngx_event_t *ev);
+static void ngx_http_ipng_stats_unhold(void *data);
+static ngx_int_t ngx_http_ipng_stats_upstream(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ipng_stats_unavailable(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ipng_stats_create_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ipng_stats_reinit_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ipng_stats_process_header(ngx_http_request_t *r);
@@ -47,8 +66,6 @@ ngx_int_t
 ngx_http_ipng_stats_scrape_handler(ngx_http_request_t *r)
 {
     ngx_int_t                         rc;
-    ngx_http_upstream_t              *u;
-    ngx_http_ipng_stats_loc_conf_t   *lcf;
     ngx_http_ipng_stats_main_conf_t  *smcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -60,6 +77,176 @@ ngx_http_ipng_stats_scrape_handler(ngx_http_request_t *r)
     if (rc != NGX_OK) {
         return rc;
     }
+
+    if (r->args.len > NGX_HTTP_IPNG_STATS_ARGS_MAX) {
+        return NGX_HTTP_REQUEST_URI_TOO_LARGE;
+    }
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_ipng_stats_module);
+
+    if (!ngx_http_ipng_stats_listening(smcf)) {
+        return ngx_http_ipng_stats_hold(r);
+    }
+
+    return ngx_http_ipng_stats_upstream(r);
+}
+
+
+/* a live stats process has its socket in place */
+
+static ngx_int_t
+ngx_http_ipng_stats_listening(ngx_http_ipng_stats_main_conf_t *smcf)
+{
+    ngx_pid_t  pid;
+
+    pid = (ngx_pid_t) __atomic_load_n(&smcf->rings->listening,
+                                      __ATOMIC_ACQUIRE);
+
+    return pid != 0 && (kill(pid, 0) == 0 || ngx_errno == NGX_EPERM);
+}
+
+
+/* the request waits, the event loop serves others */
+
+static ngx_int_t
+ngx_http_ipng_stats_hold(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t                *cln;
+    ngx_http_ipng_stats_scrape_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ipng_stats_scrape_ctx_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (ctx == NULL || cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->wait.handler = ngx_http_ipng_stats_retry;
+    ctx->wait.data = ctx;
+    ctx->wait.log = r->connection->log;
+    ctx->wait.cancelable = 1;
+
+    cln->handler = ngx_http_ipng_stats_unhold;
+    cln->data = ctx;
+
+    r->main->count++;
+
+    ngx_add_timer(&ctx->wait, NGX_HTTP_IPNG_STATS_RETRY_MS);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_ipng_stats_retry(ngx_event_t *ev)
+{
+    ngx_http_request_t                *r;
+    ngx_http_ipng_stats_main_conf_t   *smcf;
+    ngx_http_ipng_stats_scrape_ctx_t  *ctx;
+
+    ctx = ev->data;
+    r = ctx->request;
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_ipng_stats_module);
+
+    ctx->waited += NGX_HTTP_IPNG_STATS_RETRY_MS;
+
+    if (ngx_http_ipng_stats_listening(smcf)) {
+        ngx_http_finalize_request(r, ngx_http_ipng_stats_upstream(r));
+        return;
+    }
+
+    if (ctx->waited >= NGX_HTTP_IPNG_STATS_WAIT_MS || ngx_exiting) {
+        ngx_http_finalize_request(r, ngx_http_ipng_stats_unavailable(r));
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_IPNG_STATS_RETRY_MS);
+}
+
+
+/* the request is freed (its client went, the worker exits): no timer left */
+
+static void
+ngx_http_ipng_stats_unhold(void *data)
+{
+    ngx_http_ipng_stats_scrape_ctx_t  *ctx = data;
+
+    if (ctx->wait.timer_set) {
+        ngx_del_timer(&ctx->wait);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_ipng_stats_unavailable(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_str_t         value;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    static u_char     body[] = "ipng_stats: the stats process is not "
+                               "running (nginx starts it, and starts it "
+                               "again when it ends)\n";
+
+    r->headers_out.status = NGX_HTTP_SERVICE_UNAVAILABLE;
+    ngx_str_set(&r->headers_out.content_type, "text/plain; charset=utf-8");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_length_n = sizeof(body) - 1;
+
+    ngx_str_set(&value, "1");
+
+    if (ngx_http_ipng_stats_push_header(r, "Retry-After", &value, &h)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&value, "no-store");
+
+    if (ngx_http_ipng_stats_push_header(r, "Cache-Control", &value, &h)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + sizeof(body) - 1;
+    b->memory = 1;
+    b->last_buf = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* to the stats process, through nginx's upstream machinery */
+
+static ngx_int_t
+ngx_http_ipng_stats_upstream(ngx_http_request_t *r)
+{
+    ngx_http_upstream_t              *u;
+    ngx_http_ipng_stats_loc_conf_t   *lcf;
+    ngx_http_ipng_stats_main_conf_t  *smcf;
 
     if (ngx_http_upstream_create(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -136,14 +323,9 @@ ngx_http_ipng_stats_create_request(ngx_http_request_t *r)
     ngx_http_ipng_stats_find_header(r, &ngx_http_ipng_stats_accept_encoding,
                                     &encoding);
 
-    /* what no scrape needs more of: the stats process takes 16 KB at most */
-
     accept.len = ngx_min(accept.len, NGX_HTTP_IPNG_STATS_FIELD_MAX);
     encoding.len = ngx_min(encoding.len, NGX_HTTP_IPNG_STATS_FIELD_MAX);
 
-    if (r->args.len > NGX_HTTP_IPNG_STATS_FIELD_MAX) {
-        return NGX_HTTP_REQUEST_URI_TOO_LARGE;
-    }
 
     b = ngx_create_temp_buf(r->pool, sizeof("IPNG/1   \n") - 1
                                      + 3 * NGX_INT_T_LEN + r->args.len
@@ -183,7 +365,7 @@ static ngx_int_t
 ngx_http_ipng_stats_process_header(ngx_http_request_t *r)
 {
     u_char               *p, *nl, *tab;
-    ngx_int_t             status, length;
+    ngx_int_t             rc, status, length;
     ngx_str_t             value;
     ngx_table_elt_t      *h;
     ngx_http_upstream_t  *u;
@@ -233,14 +415,27 @@ ngx_http_ipng_stats_process_header(ngx_http_request_t *r)
         }
     }
 
-    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
-        ngx_str_set(&value, "1");
+    /* a scrape is a moment: no proxy or browser may keep it */
 
-        if (ngx_http_ipng_stats_push_header(r, "Retry-After", &value, &h)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    ngx_str_set(&value, "no-store");
+
+    if (ngx_http_ipng_stats_push_header(r, "Cache-Control", &value, &h)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (status == NGX_HTTP_OK) {
+        ngx_str_set(&value, "Accept, Accept-Encoding");
+        rc = ngx_http_ipng_stats_push_header(r, "Vary", &value, &h);
+
+    } else {
+        ngx_str_set(&value, "1");
+        rc = ngx_http_ipng_stats_push_header(r, "Retry-After", &value, &h);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
     }
 
     u->headers_in.status_n = status;

@@ -346,6 +346,6 @@ recv_wait
 --- request
 GET /t
 --- error_log
-counting is off in this worker
+ipng_stats: counting is off: JNI_CreateJavaVM
 --- no_error_log
 [error]

@@ -74,6 +74,11 @@ public final class NativeBridge {
      * from C (ProcessHandle.current() would cost the JVM start milliseconds:
      * its class initialization spins lambdas).
      *
+     * <p>{@code generation} is the rings zone's GENERATION when the process
+     * started: once the drain thread has caught up with every ring, it
+     * announces it in DRAINING, and the stats process of an older
+     * configuration, draining on in its exit, ends.
+     *
      * <p>A record's source id is the index of its tag in the zone's tag
      * table: the master interns every configuration's tags there before its
      * workers start, so the ids of old and new workers mean the same during a
@@ -82,7 +87,7 @@ public final class NativeBridge {
      * @return null on success, else a one-line reason (nothing is counted)
      */
     public static String start(ByteBuffer zoneBuffer, ByteBuffer ringsBuffer, long layoutSignature,
-                               long pid, int pollMillis, String nginxVersion) {
+                               long pid, long generation, int pollMillis, String nginxVersion) {
         try {
             if (consumer != null) {
                 return fail("already started");
@@ -106,7 +111,8 @@ public final class NativeBridge {
                 return fail(lockTimeout(c));
             }
             c.unlock();
-            Thread t = new Thread(new Poller(c, pollMillis, epochSeconds, new Failures()), "ipng-drain");
+            Thread t = new Thread(new Poller(c, pollMillis, epochSeconds, new Failures(),
+                new Announce(rings, generation)), "ipng-drain");
             t.setDaemon(true);
             build = BuildInfo.of(nginxVersion);
             zone = z;
@@ -123,7 +129,8 @@ public final class NativeBridge {
     }
 
     /**
-     * Drains every ring to the HEAD it has now, then renders, under the lock:
+     * Drains every ring to the HEAD it has now and copies the zone's numbers,
+     * under the lock, then renders them, after it (the drain thread goes on):
      * {@code "<content-type>\n<body>"}, or {@code "<content-type>\tgzip\n<gzip
      * body>"} when {@code acceptEncoding} takes gzip (Scrape: Accept
      * negotiation, filters from {@code args}). Null on failure (see
@@ -141,9 +148,17 @@ public final class NativeBridge {
                 fail(lockTimeout(c));
                 return null;
             }
+            Scrape.Answer a;
             try {
+                // the numbers under the lock, so that no half-made transaction shows ...
                 c.drainToHeads();
-                Scrape.render(renderOut, segments, zone, c.pendingDrops(), build, args, accept, acceptEncoding);
+                a = Scrape.read(renderOut, segments, zone, c.pendingDrops(), build, args, accept, acceptEncoding);
+            } finally {
+                c.unlock();
+            }
+            try {
+                // ... their text after it, while the drain thread goes on
+                Scrape.write(renderOut, a);
                 renderOut.finish();
                 byte[] out = answer.toByteArray();
                 zone.recordScrape(System.nanoTime() - start);
@@ -151,7 +166,6 @@ public final class NativeBridge {
             } finally {
                 renderOut.reset();
                 answer.reset();
-                c.unlock();
             }
         } catch (Throwable t) {
             if (t instanceof InterruptedException) {
@@ -223,6 +237,22 @@ public final class NativeBridge {
         @Override
         public void take(byte[] b, int len) {
             answer.write(b, 0, len);
+        }
+    }
+
+    /** DRAINING: this configuration's stats process keeps pace now (a replaced one may end). */
+    private static final class Announce implements Runnable {
+        private final Rings rings;
+        private final long generation;
+
+        Announce(Rings rings, long generation) {
+            this.rings = rings;
+            this.generation = generation;
+        }
+
+        @Override
+        public void run() {
+            rings.announceDraining(generation);
         }
     }
 

@@ -8,7 +8,9 @@ import java.util.function.LongSupplier;
  * closed rings each time, and once a second (when the clock's second
  * changes) the EWMA tick and the release of rings whose owner died. A pass
  * that fails is reported and the next one tries again after the interval.
- * Ends when its thread is interrupted.
+ * The first pass that leaves no ring behind calls {@code caughtUp} (the
+ * stats process it replaces ends then). Ends when its thread is
+ * interrupted.
  */
 public final class Poller implements Runnable {
 
@@ -21,8 +23,10 @@ public final class Poller implements Runnable {
     private final long pollMillis;
     private final LongSupplier epochSeconds;
     private final Failures failures;
+    private Runnable caughtUp;
 
-    public Poller(Consumer consumer, int pollMillis, LongSupplier epochSeconds, Failures failures) {
+    public Poller(Consumer consumer, int pollMillis, LongSupplier epochSeconds, Failures failures,
+                  Runnable caughtUp) {
         if (pollMillis <= 0) {
             throw new IllegalArgumentException("poll interval " + pollMillis + " ms");
         }
@@ -30,6 +34,7 @@ public final class Poller implements Runnable {
         this.pollMillis = pollMillis;
         this.epochSeconds = epochSeconds;
         this.failures = failures;
+        this.caughtUp = caughtUp;
     }
 
     @Override
@@ -37,10 +42,12 @@ public final class Poller implements Runnable {
         long second = Long.MIN_VALUE;
         while (!Thread.currentThread().isInterrupted()) {
             boolean more = false;
+            boolean passed = false;
             try {
                 consumer.lock();
                 try {
                     more = consumer.drainOnce();
+                    passed = true;
                     long now = epochSeconds.getAsLong();
                     consumer.releaseRings(now != second);
                     if (now != second) {
@@ -55,6 +62,10 @@ public final class Poller implements Runnable {
             } catch (Throwable t) {
                 failures.failed(t);
                 more = false;
+            }
+            if (passed && !more && caughtUp != null) {
+                caughtUp.run();
+                caughtUp = null;
             }
             if (!more) {
                 try {

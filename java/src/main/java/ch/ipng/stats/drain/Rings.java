@@ -169,6 +169,22 @@ public final class Rings {
         return drops;
     }
 
+    /**
+     * DRAINING: a stats process of {@code generation} drains and keeps pace,
+     * so that of an older configuration may end (C waits for this in its
+     * exit). It only ever grows.
+     */
+    public void announceDraining(long generation) {
+        long seen = (long) LONGS.getVolatile(buffer, DRAINING_OFFSET);
+        while (seen < generation && !LONGS.compareAndSet(buffer, DRAINING_OFFSET, seen, generation)) {
+            seen = (long) LONGS.getVolatile(buffer, DRAINING_OFFSET);
+        }
+    }
+
+    public long draining() {
+        return (long) LONGS.getVolatile(buffer, DRAINING_OFFSET);
+    }
+
     long lockHolder() {
         return (long) LONGS.getVolatile(buffer, LOCK_OFFSET);
     }

@@ -195,28 +195,60 @@ public final class Scrape {
     public static void render(ByteSink out, SegmentCache segments, SharedZone zone, long ringDrops,
                               BuildInfo build, byte[] query, byte[] accept, byte[] acceptEncoding)
             throws IOException {
+        write(out, read(out, segments, zone, ringDrops, build, query, accept, acceptEncoding));
+    }
+
+    /**
+     * The first half of {@link #render(ByteSink, SegmentCache, SharedZone, long, BuildInfo, byte[], byte[],
+     * byte[])}: the zone's numbers, copied; the stats process takes them while
+     * it holds the drain lock, and formats them ({@link #write}) after.
+     */
+    public static Answer read(ByteSink out, SegmentCache segments, SharedZone zone, long ringDrops,
+                              BuildInfo build, byte[] query, byte[] accept, byte[] acceptEncoding) {
         int format = negotiate(accept);
         ScrapeFilter filter = ScrapeFilter.parse(query);
-        boolean json = format == FORMAT_JSON;
-        boolean openMetrics = format == FORMAT_OPENMETRICS;
         boolean gzip = acceptsGzip(acceptEncoding) && out.hasOverflow();
-        SegmentCache reuse = gzip && !json && filter.isEmpty() ? segments : null;
+        SegmentCache reuse = gzip && format != FORMAT_JSON && filter.isEmpty() ? segments : null;
         ZoneSnapshot snapshot = ZoneSnapshot.read(zone, ringDrops, filter, reuse == null ? null : reuse.recycle());
+        return new Answer(format, gzip, reuse, snapshot, build);
+    }
+
+    /** The second half: the answer's head line and its body, into {@code out}. */
+    public static void write(ByteSink out, Answer a) throws IOException {
+        boolean json = a.format == FORMAT_JSON;
+        boolean openMetrics = a.format == FORMAT_OPENMETRICS;
         out.reset();
         out.writeAscii(json ? CONTENT_TYPE_JSON : openMetrics ? CONTENT_TYPE_OPENMETRICS : CONTENT_TYPE_004);
-        if (gzip) {
+        if (a.gzip) {
             out.writeAscii("\tgzip");
         }
         out.write('\n');
-        if (gzip) {
+        if (a.gzip) {
             out.compressFromHere();
         }
         if (json) {
-            JsonFormat.write(out, snapshot);
-        } else if (reuse != null) {
-            PrometheusFormat.write(out, snapshot, build, openMetrics, reuse);
+            JsonFormat.write(out, a.snapshot);
+        } else if (a.reuse != null) {
+            PrometheusFormat.write(out, a.snapshot, a.build, openMetrics, a.reuse);
         } else {
-            PrometheusFormat.write(out, snapshot, build, openMetrics);
+            PrometheusFormat.write(out, a.snapshot, a.build, openMetrics);
+        }
+    }
+
+    /** A scrape between {@link #read} and {@link #write}: what to render, and how. */
+    public static final class Answer {
+        final int format;
+        final boolean gzip;
+        final SegmentCache reuse;
+        final ZoneSnapshot snapshot;
+        final BuildInfo build;
+
+        Answer(int format, boolean gzip, SegmentCache reuse, ZoneSnapshot snapshot, BuildInfo build) {
+            this.format = format;
+            this.gzip = gzip;
+            this.reuse = reuse;
+            this.snapshot = snapshot;
+            this.build = build;
         }
     }
 }

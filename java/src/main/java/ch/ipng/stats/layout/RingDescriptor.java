@@ -31,7 +31,9 @@ package ch.ipng.stats.layout;
  *      80        8  DRAINING           the newest GENERATION whose stats process drains (C, after start):
  *                                      the stats process of an older one drains on until then, so a
  *                                      reload leaves no moment with nobody draining
- *      88      168  reserved
+ *      88        8  LISTENING          pid of the stats process whose scrape socket is in place (C):
+ *                                      a worker holds a scrape until it is alive
+ *      96      160  reserved
  *  RING i at HEADER_LENGTH + i * (RING_HEADER_LENGTH + C * RECORD_LENGTH)
  *      +0        8  OWNER_PID          0 = free; a worker claims a free ring with CAS 0 -> its pid
  *      +8        4  WORKER             ngx_worker of the owner, written by it after its claim
@@ -92,8 +94,10 @@ public final class RingDescriptor {
     public static final int GENERATION_LENGTH = Long.BYTES;
     public static final int DRAINING_OFFSET = GENERATION_OFFSET + GENERATION_LENGTH;
     public static final int DRAINING_LENGTH = Long.BYTES;
-    public static final int HEADER_RESERVED_OFFSET = DRAINING_OFFSET + DRAINING_LENGTH;
-    public static final int HEADER_RESERVED_LENGTH = 168;
+    public static final int LISTENING_OFFSET = DRAINING_OFFSET + DRAINING_LENGTH;
+    public static final int LISTENING_LENGTH = Long.BYTES;
+    public static final int HEADER_RESERVED_OFFSET = LISTENING_OFFSET + LISTENING_LENGTH;
+    public static final int HEADER_RESERVED_LENGTH = 160;
     public static final int HEADER_LENGTH = HEADER_RESERVED_OFFSET + HEADER_RESERVED_LENGTH;
 
     public static final long MAGIC = 0x474E4952474E5049L;

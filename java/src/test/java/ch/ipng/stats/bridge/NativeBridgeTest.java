@@ -49,7 +49,7 @@ class NativeBridgeTest {
     }
 
     private void start(int pollMillis) {
-        assertNull(NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, pollMillis,
+        assertNull(NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, 1, pollMillis,
             "1.22.1"));
     }
 
@@ -75,7 +75,7 @@ class NativeBridgeTest {
     void hasExactlyTheJniSignaturesOfTheContract() throws Exception {
         Class<?> c = NativeBridge.class;
         assertEquals(String.class, c.getMethod("start", ByteBuffer.class, ByteBuffer.class, long.class,
-            long.class, int.class, String.class).getReturnType());
+            long.class, long.class, int.class, String.class).getReturnType());
         assertEquals(byte[].class, c.getMethod("scrape", byte[].class, byte[].class, byte[].class).getReturnType());
         assertEquals(String.class, c.getMethod("lastError").getReturnType());
         List<String> published = new ArrayList<>();
@@ -133,7 +133,7 @@ class NativeBridgeTest {
 
     @Test
     void rejectsLayoutSignatureMismatch() {
-        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE + 1, PID, IDLE,
+        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE + 1, PID, 1, IDLE,
             "1.22.1");
         assertNotNull(err);
         assertTrue(err.contains("record layout mismatch"), err);
@@ -144,7 +144,7 @@ class NativeBridgeTest {
     void rejectsAZoneItDoesNotUnderstandWithoutWritingIt() {
         zone.putInt(LAYOUT_VERSION_OFFSET, 9);
         ByteBuffer before = ByteBuffer.allocate(zone.capacity()).put(zone.duplicate().clear()).flip();
-        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, IDLE,
+        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, 1, IDLE,
             "1.22.1");
         assertEquals("zone layout version is 9, this jar speaks 2", err);
         assertEquals(before, zone.duplicate().clear(), "the zone is as it was");
@@ -153,7 +153,7 @@ class NativeBridgeTest {
     @Test
     void rejectsRingsItDoesNotUnderstand() {
         rings.buffer.putInt(RingDescriptor.RING_CAPACITY_OFFSET, 100);
-        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, IDLE,
+        String err = NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, 1, IDLE,
             "1.22.1");
         assertEquals("rings zone ring capacity is 100, not a power of two", err);
         assertEquals(0, rings.lock(), "LOCK untouched");
@@ -162,10 +162,10 @@ class NativeBridgeTest {
     @Test
     void refusesASecondStartAndABadPollInterval() {
         assertEquals("poll interval of 0 ms", NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE,
-            PID, 0, "1.22.1"));
+            PID, 1, 0, "1.22.1"));
         start(IDLE);
         assertEquals("already started", NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE,
-            PID, IDLE, "1.22.1"));
+            PID, 1, IDLE, "1.22.1"));
     }
 
     /** A stats process that holds LOCK and hangs: start waits (10 s; here 1), then says who holds it. */
@@ -177,7 +177,7 @@ class NativeBridgeTest {
         NativeBridge.setLiveness(pid -> true);
         long t0 = System.nanoTime();
         assertEquals("the drain lock (LOCK) was held by pid 4242 for more than 1 s",
-            NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, IDLE, "1.22.1"));
+            NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, 1, IDLE, "1.22.1"));
         assertTrue(System.nanoTime() - t0 >= 1_000_000_000L);
         assertNull(NativeBridge.drainThread());
     }
@@ -212,6 +212,14 @@ class NativeBridgeTest {
             out);
         assertTrue(out.contains("nginx_ipng_flushes_total{worker=\"3\",} 1.0\n"), out);
         assertEquals(PID, zone.getLong(SharedZone.workerOffset(3) + WORKER_PID_OFFSET));
+    }
+
+    /** Once the drain thread has caught up, DRAINING says so: the replaced stats process may end. */
+    @Test
+    void theDrainThreadAnnouncesItsGenerationOnceItHasCaughtUp() throws Exception {
+        assertEquals(0, rings.buffer.getLong(RingDescriptor.DRAINING_OFFSET));
+        assertNull(NativeBridge.start(zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, PID, 7, 1, "1.22.1"));
+        await(() -> rings.buffer.getLong(RingDescriptor.DRAINING_OFFSET) == 7, "DRAINING = 7");
     }
 
     /** A scrape waits for no poll: it drains what was published before it, then renders. */

@@ -27,8 +27,9 @@ class RingDescriptorTest {
         assertEquals(64, LOCK_OFFSET);
         assertEquals(72, GENERATION_OFFSET);
         assertEquals(80, DRAINING_OFFSET);
-        assertEquals(88, HEADER_RESERVED_OFFSET);
-        assertEquals(168, HEADER_RESERVED_LENGTH);
+        assertEquals(88, LISTENING_OFFSET);
+        assertEquals(96, HEADER_RESERVED_OFFSET);
+        assertEquals(160, HEADER_RESERVED_LENGTH);
         assertEquals(256, HEADER_LENGTH);
         assertEquals(1, LAYOUT_VERSION);
     }

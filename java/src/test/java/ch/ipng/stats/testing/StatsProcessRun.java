@@ -24,11 +24,11 @@ public final class StatsProcessRun {
             StandardCharsets.US_ASCII).split(" ")[0]);
         Class<?> bridge = Class.forName("ch.ipng.stats.bridge.NativeBridge");
         Method start = bridge.getMethod("start", ByteBuffer.class, ByteBuffer.class, long.class, long.class,
-            int.class, String.class);
+            long.class, int.class, String.class);
         Method scrape = bridge.getMethod("scrape", byte[].class, byte[].class, byte[].class);
         TestZones.putTag(zone, 0, "mg1");
         TestZones.putTag(zone, 1, "direct");
-        Object err = start.invoke(null, zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, pid, 10, "1.26.0");
+        Object err = start.invoke(null, zone, rings.buffer, RecordDescriptor.LAYOUT_SIGNATURE, pid, 1L, 10, "1.26.0");
         if (err != null) {
             throw new IllegalStateException((String) err);
         }

@@ -28,6 +28,8 @@ import org.junit.jupiter.api.Test;
 class StatsProcessTest {
 
     static final String STATS = "ipng stats process";
+    /* NGX_HTTP_IPNG_STATS_RING_CAPACITY: records a worker's ring holds */
+    static final int RING = 16384;
 
     private NginxInstance nginx;
 
@@ -191,14 +193,14 @@ class StatsProcessTest {
         new ProcessBuilder("kill", "-STOP", Long.toString(stats)).start().waitFor();
         List<Integer> codes;
         try {
-            codes = Traffic.get(Traffic.urls("http", "127.0.0.1", nginx.port(), 9000, "/"));
+            codes = Traffic.get(Traffic.urls("http", "127.0.0.1", nginx.port(), 17000, "/"));
         } finally {
             new ProcessBuilder("kill", "-CONT", Long.toString(stats)).start().waitFor();
         }
-        assertEquals(9000, codes.stream().filter(c -> c == 200).count());
+        assertEquals(17000, codes.stream().filter(c -> c == 200).count());
         Scrape s = scrape();
-        assertEquals(before + 8192, s.sum("nginx_ipng_requests_total", Map.of("code", "200")), s.text);
-        assertEquals(9000.0 - 8192, s.sum("nginx_ipng_dropped_records_total", Map.of()), s.text);
+        assertEquals(before + RING, s.sum("nginx_ipng_requests_total", Map.of("code", "200")), s.text);
+        assertEquals(17000.0 - RING, s.sum("nginx_ipng_dropped_records_total", Map.of()), s.text);
         assertEquals((double) nginx.accessLog().size(), s.sum("nginx_ipng_requests_total", Map.of())
             + s.sum("nginx_ipng_dropped_records_total", Map.of()), "counted + dropped = logged");
     }
