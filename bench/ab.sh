@@ -5,7 +5,9 @@
 #   (b) stock nginx with `access_log ... combined buffer=64k`,
 #   (c) nginx with this module counting (access_log off) and a scrape every second,
 # wrk with keep-alive against a small static file, nginx and wrk pinned to
-# different cores. The three run side by side, warmed up, and take the load in
+# different cores. CPU time is counted for the whole instance: the master, its
+# workers and the ipng stats process (the one JVM), every thread. The three
+# run side by side, warmed up, and take the load in
 # turn: short timed slices alternated a b c, b c a, c a b, ... for many rounds,
 # so the machine's drift (the per-slice spread on a shared VM is 20-45 %) falls
 # on all three alike and the per-round ratios have a tight median. Then the
@@ -21,11 +23,12 @@
 #   --duration S    [DURATION=3]   seconds of each timed wrk slice
 #   --warmup S      [WARMUP=10]    seconds of wrk and scrapes on each variant before
 #                                  the first round (JIT, caches)
-#   --jvm-starts N  [JVM_STARTS=5] times (c) is started alone first, for the JVM's
-#                                  start time and RSS
+#   --jvm-starts N  [JVM_STARTS=5] times (c) is started alone first, for the stats
+#                                  process's JVM: how many start (one), start time, RSS
 #   --together N    [TOGETHER=3]   after the rounds, N runs with every variant loaded
 #                                  at once on the same cpus, for a CPU time per
-#                                  request that the machine's drift does not move
+#                                  request that the machine's drift does not move;
+#                                  then every instance's CPU at idle, IDLE_SECONDS=5
 #   --together-duration S [TOGETHER_DURATION=10] seconds of each of those runs
 #   --connections C [CONNS=50]     wrk connections (keep-alive), one wrk thread
 #   --workers W     [WORKERS=1]    nginx worker_processes, the same for a, b and c
@@ -34,9 +37,9 @@
 #   --mode M        [MODE=both]    1key | 12k | both
 #   --with-lua      [PEER=lua]     add (d): stock nginx counting per request in a
 #                                  lua_shared_dict (apt-get install libnginx-mod-http-lua)
-#   --with-idle     [IDLE=1]       add (e): the module loaded, its JVM up, counting off
-#                                  (`ipng_stats off;`): what hosting the JVM costs
-#                                  apart from what counting and scraping cost
+#   --with-idle     [IDLE=1]       add (e): the module loaded, its stats process and JVM
+#                                  up, counting off (`ipng_stats off;`): what hosting
+#                                  the JVM costs apart from what counting and scraping cost
 #   --scrape-encoding E [SCRAPE_ENCODING=gzip] the scraper's Accept-Encoding: gzip, as
 #                                  Prometheus sends (the body is counted, not unpacked:
 #                                  Prometheus unpacks on its own machine); identity
@@ -67,6 +70,7 @@ DURATION=${DURATION:-3}
 JVM_STARTS=${JVM_STARTS:-5}
 TOGETHER=${TOGETHER:-3}
 TOGETHER_DURATION=${TOGETHER_DURATION:-10}
+IDLE_SECONDS=${IDLE_SECONDS:-5}
 WARMUP=${WARMUP:-10}
 CONNS=${CONNS:-50}
 WORKERS=${WORKERS:-1}
@@ -86,7 +90,7 @@ KEEP=0
 
 while [ $# -gt 0 ]; do
     case "$1" in
-        --smoke) SMOKE=1; ROUNDS=1; DURATION=1; WARMUP=0; CONNS=10; MAX_STEAL=100; JVM_STARTS=1; TOGETHER=1; TOGETHER_DURATION=1 ;;
+        --smoke) SMOKE=1; ROUNDS=1; DURATION=1; WARMUP=0; CONNS=10; MAX_STEAL=100; JVM_STARTS=1; TOGETHER=1; TOGETHER_DURATION=1; IDLE_SECONDS=1 ;;
         --rounds) ROUNDS=$2; shift ;;
         --duration) DURATION=$2; shift ;;
         --warmup) WARMUP=$2; shift ;;
@@ -170,7 +174,7 @@ jvmlog="$tmp/jvm.txt"
 declare -A PORT KPORTS DIR MASTER
 
 # start variant $2 of mode $1 on its own ports and prefix; wait until it
-# answers and, in (c), until every worker has started its JVM
+# answers and, in (c) and (e), until the stats process has started its JVM
 start() {
     local mode=$1 v=$2 keys=0 p="$tmp/$1-$2" master="" i
     [ "$mode" = 12k ] && keys=1
@@ -191,8 +195,7 @@ start() {
     MASTER[$v]=$master
     for i in $(seq 200); do
         if curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$v]}/index.html" 2>/dev/null; then
-            if [ "$v" != c ] && [ "$v" != e ] \
-                || [ "$(grep -c 'JVM started in' "$p/logs/error.log")" -ge "$WORKERS" ]; then
+            if [ "$v" != c ] && [ "$v" != e ] || grep -q 'JVM started in' "$p/logs/error.log"; then
                 break
             fi
         fi
@@ -234,7 +237,7 @@ scrape_stop() {
 # one timed slice of variant $2 (mode $1, round $3): scraper and wrk against
 # it while the other variants sit idle; append a result line
 slice() {
-    local mode=$1 v=$2 round=$3 p="${DIR[$2]}/slices/$3.$RANDOM" rss=0 w steal
+    local mode=$1 v=$2 round=$3 p="${DIR[$2]}/slices/$3.$RANDOM" pss steal
     mkdir -p "$p"
     scrape_start "$v" "$p/scrape.txt"
     python3 "$helper" threads "${MASTER[$v]}" > "$p/threads.before"
@@ -244,12 +247,10 @@ slice() {
     cp /proc/stat "$p/stat.after"
     python3 "$helper" threads "${MASTER[$v]}" > "$p/threads.after"
     scrape_stop
-    for w in $(pgrep -P "${MASTER[$v]}"); do
-        rss=$((rss + $(awk '/^VmRSS:/ {print $2}' "/proc/$w/status")))
-    done
-    rss=$((rss / WORKERS))
+    # the instance's memory: PSS of the master, the workers and the stats process
+    pss=$(python3 "$helper" pss "${MASTER[$v]}" | awk '{s += $4} END {print s + 0}')
     steal=$(python3 "$helper" steal "$p/stat.before" "$p/stat.after" "$NGINX_CPUS,$WRK_CPUS")
-    echo "$mode $v $round $(python3 "$helper" wrk "$p/wrk.txt") $rss $(cat "$p/scrape.txt") $steal" \
+    echo "$mode $v $round $(python3 "$helper" wrk "$p/wrk.txt") $pss $(cat "$p/scrape.txt") $steal" \
          "$(python3 "$helper" cpu "$p/threads.before" "$p/threads.after" "$p/wrk.txt")" >> "$round_results"
     printf '  %-5s round %2d (%s): %s, steal %s%%\n' "$mode" "$round" "$v" \
         "$(awk '/Requests\/sec/ {print $2 " req/s"}' "$p/wrk.txt"), p99 $(awk '$1 == "99%" {print $2}' "$p/wrk.txt")" "$steal" >&2
@@ -274,7 +275,8 @@ echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes 
 echo "runs: per mode, ($variants) started side by side, ${WARMUP} s of wrk and scrapes on each, then $ROUNDS alternated rounds" \
      "($variants, rotated one place per round) of ${DURATION} s slices, the idle variants waiting; scrape: GET $SCRAPE" \
      "every 1 s of the variant under load (/status is stub_status in a, b), Accept-Encoding: $SCRAPE_ENCODING;" \
-     "rounds where the hypervisor took more than $MAX_STEAL% of a cpu are done again; JVM: (c) started alone $JVM_STARTS times"
+     "rounds where the hypervisor took more than $MAX_STEAL% of a cpu are done again; JVM: (c) started alone $JVM_STARTS times;" \
+     "CPU: the whole instance (master, workers, stats process; every thread, schedstat)"
 if [ "$PEER" = lua ]; then
     echo "(d): stock nginx + lua_shared_dict counters per (VIP, port, status) in log_by_lua, its /status walks the dictionary"
 fi
@@ -330,6 +332,21 @@ together() {
     printf '  %-5s side by side %d: done\n' "$mode" "$rep" >&2
 }
 
+# every variant of mode $1 idle for IDLE_SECONDS: what each instance spends
+# whatever the traffic (timers; the stats process's drain thread polls the
+# rings every 10 ms)
+idle() {
+    local mode=$1 v
+    for v in $variants; do
+        python3 "$helper" threads "${MASTER[$v]}" > "${DIR[$v]}/idle.before"
+    done
+    sleep "$IDLE_SECONDS"
+    for v in $variants; do
+        python3 "$helper" threads "${MASTER[$v]}" > "${DIR[$v]}/idle.after"
+        echo "#idle $mode $v $IDLE_SECONDS $(python3 "$helper" idle "${DIR[$v]}/idle.before" "${DIR[$v]}/idle.after" "$IDLE_SECONDS")" >> "$results"
+    done
+}
+
 # the ports of every variant: one for the timed traffic, four for the 12k keys
 read -r -a ports <<<"$(python3 "$helper" ports $((5 * $(wc -w <<<"$variants"))))"
 i=0
@@ -339,11 +356,13 @@ for v in $variants; do
     i=$((i + 5))
 done
 
-# JVM start time and RSS added: (c) started and stopped on its own
+# the stats process's JVM: (c) started and stopped on its own; how many
+# start (one per instance), start time, RSS added
 for i in $(seq "$JVM_STARTS"); do
     start 1key c
-    grep 'JVM started in' "${DIR[c]}/logs/error.log" >> "$jvmlog"
     stop c
+    grep 'JVM started in' "${DIR[c]}/logs/error.log" >> "$jvmlog" || true
+    echo "#notices $(grep -c 'JVM started in' "${DIR[c]}/logs/error.log")" >> "$jvmlog"
 done
 
 for mode in $modes; do
@@ -384,8 +403,10 @@ for mode in $modes; do
     for i in $(seq "$TOGETHER"); do
         together "$mode" "$i"
     done
-    sleep 1.2                              # one flush interval: every worker's counts in the zone
     echo "#keys $mode $(python3 "$helper" keys "http://127.0.0.1:${PORT[c]}/status")" >> "$results"
+    echo "#dropped $mode $(python3 "$helper" metric "http://127.0.0.1:${PORT[c]}/status" \
+        nginx_ipng_dropped_records_total)" >> "$results"
+    idle "$mode"
     for v in $variants; do
         stop "$v"
     done
