@@ -1,6 +1,7 @@
 package ch.ipng.stats.bench;
 
 import java.io.File;
+import java.lang.reflect.Method;
 import java.net.MalformedURLException;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -9,8 +10,11 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * {@link CoreBenchmark#drainBatch} of two builds of the Java core in one JVM,
- * alternated 100 ms at a time: each build is loaded by its own class loader
+ * A drain benchmark of two builds of the Java core in one JVM, alternated
+ * 100 ms at a time: {@link CoreBenchmark#drainBatch} (the aggregation loop;
+ * every revision has it) or {@link CoreBenchmark#drainRing} (the stats
+ * process's whole pass over a ring; revisions from 52742a7 on). Each build
+ * is loaded by its own class loader
  * (its classes and test classes, then the shared dependencies), so both run
  * the same warm-up, the same machine speed and the same JIT, and the ratio
  * of each pair of neighbouring windows cancels the VM's speed drift (the
@@ -21,7 +25,7 @@ import java.util.List;
  *
  * <pre>
  *   java -cp DEPS:TEST_CLASSES ch.ipng.stats.bench.DrainAb SECONDS \
- *       A_CLASSES:A_TEST_CLASSES B_CLASSES:B_TEST_CLASSES
+ *       A_CLASSES:A_TEST_CLASSES B_CLASSES:B_TEST_CLASSES [drainBatch|drainRing]
  * </pre>
  * where DEPS are the dependency jars only (no build of the core on the
  * application class path, or both loaders would find that one first).
@@ -34,8 +38,11 @@ public final class DrainAb {
     private DrainAb() {
     }
 
-    /** The drain of one build: CoreBenchmark's state and benchmark method, loaded apart. */
-    private static Runnable load(String dirs, URL[] deps) throws ReflectiveOperationException,
+    /**
+     * Benchmark method {@code name} of one build, loaded apart, with the state
+     * its one parameter names, set up by the state's {@code setup()}.
+     */
+    private static Runnable load(String dirs, URL[] deps, String name) throws ReflectiveOperationException,
             MalformedURLException {
         List<URL> urls = new ArrayList<>();
         for (String dir : dirs.split(":")) {
@@ -43,12 +50,12 @@ public final class DrainAb {
         }
         urls.addAll(Arrays.asList(deps));
         ClassLoader loader = new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader());
-        Class<?> stateClass = loader.loadClass(CoreBenchmark.DrainState.class.getName());
         Class<?> benchClass = loader.loadClass(CoreBenchmark.class.getName());
+        Method drain = benchmark(benchClass, name, dirs);
+        Class<?> stateClass = drain.getParameterTypes()[0];
         Object state = stateClass.getConstructor().newInstance();
         stateClass.getMethod("setup").invoke(state);
         Object bench = benchClass.getConstructor().newInstance();
-        java.lang.reflect.Method drain = benchClass.getMethod("drainBatch", stateClass);
         return () -> {
             try {
                 for (int i = 0; i < 100; i++) {
@@ -58,6 +65,17 @@ public final class DrainAb {
                 throw new IllegalStateException(e);
             }
         };
+    }
+
+    /** The benchmark method {@code name} (one parameter: its state) of a build's CoreBenchmark. */
+    private static Method benchmark(Class<?> benchClass, String name, String dirs) throws NoSuchMethodException {
+        for (Method m : benchClass.getMethods()) {
+            if (m.getName().equals(name) && m.getParameterCount() == 1) {
+                return m;
+            }
+        }
+        throw new NoSuchMethodException("CoreBenchmark." + name + " is not in " + dirs
+            + " (drainRing: revisions from 52742a7 on; drainBatch: all)");
     }
 
     /** ns per record of one window of {@code drain}. */
@@ -78,9 +96,10 @@ public final class DrainAb {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 3) {
-            throw new IllegalArgumentException("usage: DrainAb SECONDS A_DIRS B_DIRS");
+        if (args.length != 3 && args.length != 4) {
+            throw new IllegalArgumentException("usage: DrainAb SECONDS A_DIRS B_DIRS [drainBatch|drainRing]");
         }
+        String name = args.length == 4 ? args[3] : "drainBatch";
         double seconds = Double.parseDouble(args[0]);
         List<URL> deps = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
@@ -89,7 +108,7 @@ public final class DrainAb {
             }
         }
         URL[] shared = deps.toArray(URL[]::new);
-        Runnable[] builds = {load(args[1], shared), load(args[2], shared)};
+        Runnable[] builds = {load(args[1], shared, name), load(args[2], shared, name)};
         List<double[]> pairs = new ArrayList<>();
         long end = System.nanoTime() + (long) (seconds * 1e9);
         for (int round = 0; System.nanoTime() < end || pairs.isEmpty(); round++) {
@@ -105,8 +124,8 @@ public final class DrainAb {
         double[] a = pairs.stream().mapToDouble(p -> p[0]).sorted().toArray();
         double[] b = pairs.stream().mapToDouble(p -> p[1]).sorted().toArray();
         double[] ratio = pairs.stream().mapToDouble(p -> p[1] / p[0]).sorted().toArray();
-        System.out.printf("drainBatch ns per record: A median %.2f (best %.2f), B median %.2f (best %.2f)%n",
-            at(a, 0.5), a[0], at(b, 0.5), b[0]);
+        System.out.printf("%s ns per record: A median %.2f (best %.2f), B median %.2f (best %.2f)%n",
+            name, at(a, 0.5), a[0], at(b, 0.5), b[0]);
         System.out.printf("B/A median %.3f (p10 %.3f, p90 %.3f) over %d pairs of 100 ms windows%n",
             at(ratio, 0.5), at(ratio, 0.1), at(ratio, 0.9), ratio.length);
     }
