@@ -10,8 +10,12 @@
 #   (q) (p) with the worker's thread set to cancellation disabled, type
 #       asynchronous, as the module sets its workers: glibc's cancellable
 #       system calls then skip their atomic bookkeeping.
-# The module's workers host a JVM, so they pay at least (p)/(a) whatever
-# the module does per request (README, Performance).
+# Historical since the stats process (2026-12-07): the module's workers no
+# longer host a JVM and stay single-threaded, so this floor no longer applies
+# to them. It was the measurement behind that change, a JVM in every worker
+# paying at least (p)/(a) whatever the module did per request
+# (docs/performance.md, 2026-12-02); kept to show what a thread in a worker
+# would cost again.
 #
 #   bench/thread-cost.sh            # 5 runs x 10 s
 #   RUNS=3 DURATION=5 bench/thread-cost.sh
