@@ -196,11 +196,14 @@ echo "host: $(nproc) cpus ($cpu), $(uname -sr), $(awk '/^MemTotal/ {printf "%.1f
 echo "per worker_processes: both started side by side; 12,000 keys (4 ports x 50 VIPs x 60 codes) requested" \
      "in both; wrk waves until every worker served >= $PER_WORKER requests; $SCRAPES scrapes per format;" \
      "then PSS summed over each instance's processes (smaps_rollup); then $RELOADS reloads of (c)"
-others=$(pgrep -x nginx | while read -r p; do
-    case " ${masters[*]} " in *" $p "*) ;; *) echo "$p";; esac; done | wc -l)
-[ "$others" -gt 0 ] && echo "note: $others other nginx processes run on this machine; pages they share with these" \
-    "instances (the nginx binary, libc, libjvm) lower the PSS of both: 'distinct pages' counts each page once, wholly"
-[ "$SMOKE" = 1 ] && echo "SMOKE MODE: 1 worker, 3,000 keys, few requests; figures meaningless, targets not checked"
+others=$( (pgrep -x nginx || true) | wc -l)
+if [ "$others" -gt 0 ]; then
+    echo "note: $others other nginx processes run on this machine; pages they share with these instances" \
+         "(the nginx binary, libc, libjvm) lower the PSS of both: 'distinct pages' counts each page once, wholly"
+fi
+if [ "$SMOKE" = 1 ]; then
+    echo "SMOKE MODE: 1 worker, 3,000 keys, few requests; figures meaningless, targets not checked"
+fi
 echo
 
 for W in $WORKERS_LIST; do
