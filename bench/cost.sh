@@ -124,7 +124,7 @@ for v in a b c; do
     pids+=("$master")
     wait_ready "$d" "$v" 30
     python3 "$helper" requests "$url" "$W"
-    worker=$(pgrep -P "$master")
+    worker=$(pgrep -P "$master" -f "worker process")    # not (c)'s stats process
     # the event-loop thread alone (where the log phase runs), then all threads
     for scope in main all; do
         f=; [ "$scope" = all ] && f=-f
