@@ -2,7 +2,7 @@
 # Runs the JMH benchmarks of the Java core (java/src/test/java/ch/ipng/stats/bench)
 # with the test classpath. Arguments go to JMH, e.g.
 #   bench/jmh.sh -f 1 -wi 3 -i 5 -prof gc          # the README figures
-#   bench/jmh.sh -f 3 -wi 3 -i 5 -prof gc 'CoreBenchmark.drain(Ring|Batch)'   # the drain
+#   bench/jmh.sh -f 3 -wi 3 -i 5 -w 2s -r 3s -prof gc 'CoreBenchmark.drain(Ring|Batch)'   # the drain
 #   bench/jmh.sh smoke                              # 1 fork, 1 short iteration: does it run?
 #   bench/jmh.sh -f 1 -wi 3 -i 5 'CoreBenchmark.render.*'
 #   bench/jmh.sh classpath                          # prints the classpath (compiles first)
