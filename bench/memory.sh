@@ -19,8 +19,9 @@
 #   --per-worker N  [PER_WORKER=20000]  requests every worker serves, at least (its ring
 #                                       holds 16,384 records), counted from its write
 #                                       system calls (/proc/PID/io)
-#   --scrapes N     [SCRAPES=3]         scrapes of the zone per format (Prometheus text
-#                                       plain and gzip, OpenMetrics, JSON)
+#   --scrapes N     [SCRAPES=3]         scrapes of the zone per format
+#   --formats "L"   [FORMATS="text text+gzip openmetrics json"] the formats scraped
+#                                       (Prometheus sends text+gzip alone)
 #   --reloads N     [RELOADS=3]         reloads of the module's instance (kill -HUP)
 #   --keep                              keep the temporary prefix (configs, error logs)
 # Paths as bench/ab.sh: NGINX=/usr/sbin/nginx, MODULE=target/dist/ngx_http_ipng_stats_module.so,
@@ -40,6 +41,7 @@ helper="$here/ab_helper.py"
 WORKERS_LIST=${WORKERS_LIST:-"1 4 16"}
 PER_WORKER=${PER_WORKER:-20000}
 SCRAPES=${SCRAPES:-3}
+FORMATS=${FORMATS:-"text text+gzip openmetrics json"}
 RELOADS=${RELOADS:-3}
 NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=${MODULE:-$root/target/dist/ngx_http_ipng_stats_module.so}
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
         --workers) WORKERS_LIST=$2; shift ;;
         --per-worker) PER_WORKER=$2; shift ;;
         --scrapes) SCRAPES=$2; shift ;;
+        --formats) FORMATS=$2; shift ;;
         --reloads) RELOADS=$2; shift ;;
         --keep) KEEP=1 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -173,15 +176,20 @@ traffic() {
     echo "memory.sh: some worker served fewer than $PER_WORKER requests after 100 waves" >&2
 }
 
-# scrapes of variant $1 in every format: "format bytes" lines
+# scrapes of variant $1 in each of FORMATS: "format bytes" lines
 scrapes() {
-    local v=$1 i url="http://127.0.0.1:${PORT[$1]}/status"
+    local v=$1 i f h url="http://127.0.0.1:${PORT[$1]}/status"
     for i in $(seq "$SCRAPES"); do
-        echo "text $(curl -fsS -o /dev/null -w '%{size_download}' "$url")"
-        echo "text+gzip $(curl -fsS -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: gzip' "$url")"
-        echo "openmetrics $(curl -fsS -o /dev/null -w '%{size_download}' \
-            -H 'Accept: application/openmetrics-text; version=1.0.0' "$url")"
-        echo "json $(curl -fsS -o /dev/null -w '%{size_download}' -H 'Accept: application/json' "$url")"
+        for f in $FORMATS; do
+            case "$f" in
+                text) h='Accept: text/plain' ;;
+                text+gzip) h='Accept-Encoding: gzip' ;;
+                openmetrics) h='Accept: application/openmetrics-text; version=1.0.0' ;;
+                json) h='Accept: application/json' ;;
+                *) echo "memory.sh: unknown format $f" >&2; return 1 ;;
+            esac
+            echo "$f $(curl -fsS -o /dev/null -w '%{size_download}' -H "$h" "$url")"
+        done
     done
 }
 
@@ -194,7 +202,7 @@ echo "ipng_stats memory, stock nginx (a) against the module (c), same configurat
 echo "host: $(nproc) cpus ($cpu), $(uname -sr), $(awk '/^MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo);" \
      "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
 echo "per worker_processes: both started side by side; 12,000 keys (4 ports x 50 VIPs x 60 codes) requested" \
-     "in both; wrk waves until every worker served >= $PER_WORKER requests; $SCRAPES scrapes per format;" \
+     "in both; wrk waves until every worker served >= $PER_WORKER requests; $SCRAPES scrapes each of: $FORMATS;" \
      "then PSS summed over each instance's processes (smaps_rollup); then $RELOADS reloads of (c)"
 others=$( (pgrep -x nginx || true) | wc -l)
 if [ "$others" -gt 0 ]; then
