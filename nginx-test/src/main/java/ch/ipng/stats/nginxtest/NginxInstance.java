@@ -409,6 +409,20 @@ public final class NginxInstance implements AutoCloseable {
         return s.isEmpty() ? List.of() : List.of(s.split("\n"));
     }
 
+    /**
+     * The access log once it has {@code lines} lines (or after 5 s, as it
+     * is): nginx logs a request after it has answered, so the client may
+     * see the answer before the line is written.
+     */
+    public List<String> accessLog(int lines) throws InterruptedException {
+        List<String> log = accessLog();
+        for (int i = 0; i < 250 && log.size() < lines; i++) {
+            Thread.sleep(20);
+            log = accessLog();
+        }
+        return log;
+    }
+
     /** "\n--- error.log (last n lines) ---\n..." for failure messages, or "". */
     public String errorLogTail(int n) {
         String log = errorLog();

@@ -59,11 +59,7 @@ class NginxInstanceTest {
             assertTrue(Collections.disjoint(before, after), before + " vs " + after);
             assertEquals("two 1", RawHttp.send(n.port(), RawHttp.Request.get("/")).bodyText());
 
-            // nginx logs after it has answered: give the last line a moment
-            for (int i = 0; i < 100 && n.accessLog().size() < 1 + 3 + 4 + 1; i++) {
-                Thread.sleep(20);
-            }
-            assertEquals(1 + 3 + 4 + 1, n.accessLog().size());
+            assertEquals(1 + 3 + 4 + 1, n.accessLog(1 + 3 + 4 + 1).size());
             assertTrue(n.errorLog().contains("reconfiguring"), n.errorLog());
 
             long ms = n.quit();
