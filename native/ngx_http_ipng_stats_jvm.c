@@ -9,8 +9,10 @@
  * with -Xrs and every signal blocked while its threads are made, so that
  * nginx keeps its signals; Java's drain thread is started by
  * NativeBridge.start() under the same mask.  The method IDs are resolved
- * once; every upcall checks for a pending exception.  The JVM is never
- * destroyed: nginx ends the process with exit().
+ * once; every upcall checks for a pending exception.  The one downcall is
+ * the drain thread's sleep (RingWait.NativeFutex), registered here: a
+ * futex wait that a worker ends when its ring fills (_ring.c).  The JVM is
+ * never destroyed: nginx ends the process with exit().
  *
  * The Java side is ch.ipng.stats.bridge.NativeBridge.
  */
@@ -24,6 +26,7 @@
 
 
 #define NGX_HTTP_IPNG_STATS_BRIDGE  "ch/ipng/stats/bridge/NativeBridge"
+#define NGX_HTTP_IPNG_STATS_FUTEX   "ch/ipng/stats/drain/RingWait$NativeFutex"
 #define NGX_HTTP_IPNG_STATS_MAX_OPTIONS  64
 
 /*
@@ -46,6 +49,7 @@ typedef struct {
     jmethodID                   start;
     jmethodID                   scrape;
     jmethodID                   last_error;
+    ngx_http_ipng_stats_rings_sh_t  *rings;
 } ngx_http_ipng_stats_jvm_t;
 
 
@@ -54,6 +58,10 @@ static ngx_int_t ngx_http_ipng_stats_create_vm(ngx_cycle_t *cycle,
 static ngx_int_t ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf, uint64_t generation, u_char *reason,
     size_t size);
+static ngx_int_t ngx_http_ipng_stats_register(JNIEnv *env,
+    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size);
+static void JNICALL ngx_http_ipng_stats_futex_wait(JNIEnv *env, jclass cls,
+    jlong nanos);
 static void ngx_http_ipng_stats_java_error(u_char *reason, size_t size,
     const char *what);
 static void ngx_http_ipng_stats_jvm_failed(u_char *reason, size_t size,
@@ -272,6 +280,10 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
         goto done;
     }
 
+    if (ngx_http_ipng_stats_register(env, smcf, reason, size) != NGX_OK) {
+        goto done;
+    }
+
     zone = (*env)->NewDirectByteBuffer(env, smcf->sh,
                                        (jlong) smcf->sh->zone_length);
     rings = (*env)->NewDirectByteBuffer(env, smcf->rings,
@@ -297,7 +309,8 @@ ngx_http_ipng_stats_bind(ngx_cycle_t *cycle,
                                          NGX_HTTP_IPNG_STATS_LAYOUT_SIGNATURE,
                                          (jlong) ngx_pid,
                                          (jlong) generation,
-                                         (jint) NGX_HTTP_IPNG_STATS_POLL_MS,
+                                         (jint) ngx_min(smcf->flush_interval,
+                                                        1000),
                                          version);
 
     (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
@@ -325,6 +338,43 @@ done:
     (void) (*env)->PopLocalFrame(env, NULL);
 
     return rc;
+}
+
+
+/* RingWait.NativeFutex.futexWait(long), on the rings of this process */
+
+static ngx_int_t
+ngx_http_ipng_stats_register(JNIEnv *env,
+    ngx_http_ipng_stats_main_conf_t *smcf, u_char *reason, size_t size)
+{
+    jclass           cls;
+    JNINativeMethod  m;
+
+    cls = (*env)->FindClass(env, NGX_HTTP_IPNG_STATS_FUTEX);
+
+    m.name = "futexWait";
+    m.signature = "(J)V";
+    m.fnPtr = (void *) ngx_http_ipng_stats_futex_wait;
+
+    if (cls == NULL || (*env)->RegisterNatives(env, cls, &m, 1) != JNI_OK) {
+        (*env)->ExceptionClear(env);
+        ngx_http_ipng_stats_jvm_failed(reason, size,
+                           "\"%V\" does not match this module: "
+                           NGX_HTTP_IPNG_STATS_FUTEX ".futexWait(long) is "
+                           "missing", &smcf->classpath);
+        return NGX_ERROR;
+    }
+
+    ngx_http_ipng_stats_jvm.rings = smcf->rings;
+
+    return NGX_OK;
+}
+
+
+static void JNICALL
+ngx_http_ipng_stats_futex_wait(JNIEnv *env, jclass cls, jlong nanos)
+{
+    ngx_http_ipng_stats_rings_wait(ngx_http_ipng_stats_jvm.rings, nanos);
 }
 
 

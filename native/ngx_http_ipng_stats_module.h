@@ -34,14 +34,20 @@
 #define NGX_HTTP_IPNG_STATS_MAX_JVM_OPTIONS  40
 
 /*
- * A worker's ring holds this many records (1 MB): the stats process drains
- * every ring every NGX_HTTP_IPNG_STATS_POLL_MS, but a new one (after a
- * crash, or when the JVM of a reload's is slow to start) needs some 0.1 to
- * 0.7 s first, and a worker logging 12,000 requests a second fills it in
- * 1.4 s; a full ring counts its drops.
+ * A worker's ring holds this many records (1 MB).  The stats process
+ * drains every ring at least every ipng_stats_flush_interval (at most 1 s),
+ * and at once when a worker finds its ring WAKE_RECORDS full and the drain
+ * thread asleep (then again every WAKE_STEP records).  A new stats process
+ * (after a crash, or when a reload's JVM is slow to start) needs some 0.1
+ * to 0.7 s first, and a worker logging 12,000 requests a second fills a
+ * ring in 1.4 s; a full ring counts its drops.
  */
 #define NGX_HTTP_IPNG_STATS_RING_CAPACITY  16384
-#define NGX_HTTP_IPNG_STATS_POLL_MS        10
+#define NGX_HTTP_IPNG_STATS_WAKE_RECORDS   4096       /* a quarter */
+#define NGX_HTTP_IPNG_STATS_WAKE_STEP      1024
+
+_Static_assert(NGX_HTTP_IPNG_STATS_WAKE_RECORDS
+               <= NGX_HTTP_IPNG_STATS_RING_CAPACITY, "wake threshold");
 /* the stats process's undo journal (ch.ipng.stats.drain.Journal) */
 #define NGX_HTTP_IPNG_STATS_JOURNAL        (1024 * 1024)
 
@@ -169,7 +175,9 @@ typedef struct {
     uint64_t                    generation;       /* configurations loaded */
     uint64_t                    draining;         /* newest one draining */
     uint64_t                    listening;        /* pid with the socket */
-    u_char                      reserved[160];
+    uint32_t                    sleeping;         /* futex: a drain sleeps */
+    uint32_t                    wake_records;     /* ... until this many */
+    u_char                      reserved[152];
 } ngx_http_ipng_stats_rings_sh_t;
 
 _Static_assert(sizeof(ngx_http_ipng_stats_rings_sh_t) == 256, "rings header");
@@ -185,6 +193,9 @@ _Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, generation) == 72,
                "");
 _Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, draining) == 80, "");
 _Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, listening) == 88,
+               "");
+_Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, sleeping) == 96, "");
+_Static_assert(offsetof(ngx_http_ipng_stats_rings_sh_t, wake_records) == 100,
                "");
 
 /* one ring's header; its records follow it */
@@ -253,7 +264,7 @@ typedef struct {
     ngx_http_ipng_stats_rings_sh_t  *rings;
     ngx_str_t                   path;             /* the stats process's dir */
     ngx_addr_t                  socket;           /* its scrape socket */
-    ngx_msec_t                  flush_interval;   /* accepted, unused */
+    ngx_msec_t                  flush_interval;   /* longest drain sleep */
     ngx_str_t                   default_source;
     ngx_array_t                *buckets;          /* of uint64_t, ms */
     ngx_uint_t                  status_mode;
@@ -284,6 +295,7 @@ typedef struct {
     ngx_http_ipng_stats_ring_t      *ring;        /* NULL: none was free */
     ngx_http_ipng_stats_record_t    *records;
     uint64_t                         head;        /* records published */
+    uint64_t                         tail;        /* TAIL, as last read */
 } ngx_http_ipng_stats_worker_t;
 
 
@@ -312,6 +324,9 @@ void ngx_http_ipng_stats_ring_claim(ngx_cycle_t *cycle,
 ngx_http_ipng_stats_record_t *ngx_http_ipng_stats_ring_next(void);
 void ngx_http_ipng_stats_ring_publish(void);
 void ngx_http_ipng_stats_ring_close(void);
+void ngx_http_ipng_stats_rings_wake(ngx_http_ipng_stats_rings_sh_t *rs);
+void ngx_http_ipng_stats_rings_wait(ngx_http_ipng_stats_rings_sh_t *rs,
+    int64_t nanos);
 
 /* log phase: ngx_http_ipng_stats_log.c */
 ngx_int_t ngx_http_ipng_stats_log_handler(ngx_http_request_t *r);

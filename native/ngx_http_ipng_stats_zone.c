@@ -218,6 +218,7 @@ ngx_http_ipng_stats_init_rings(ngx_shm_zone_t *shm_zone, void *data)
     rs->zone_length = len;
     rs->journal_offset = len - NGX_HTTP_IPNG_STATS_JOURNAL;
     rs->journal_length = NGX_HTTP_IPNG_STATS_JOURNAL;
+    rs->wake_records = NGX_HTTP_IPNG_STATS_WAKE_RECORDS;
     rs->generation = 1;
 
     shpool->data = rs;

@@ -5,6 +5,7 @@ import static ch.ipng.stats.layout.ZoneDescriptor.TAG_CAPACITY;
 import ch.ipng.stats.drain.Consumer;
 import ch.ipng.stats.drain.Liveness;
 import ch.ipng.stats.drain.Poller;
+import ch.ipng.stats.drain.RingWait;
 import ch.ipng.stats.drain.Rings;
 import ch.ipng.stats.format.BuildInfo;
 import ch.ipng.stats.format.ByteSink;
@@ -22,10 +23,11 @@ import java.util.function.LongSupplier;
  * The only class C calls, in the stats process (the contract: start, scrape,
  * lastError). All static, primitives and arrays in; every method catches
  * {@link Throwable}, keeps a one-line message for {@link #lastError()} and
- * returns null, so no exception ever crosses into nginx. No native methods:
- * C needs no callbacks. The drain thread ({@link Poller}, "ipng-drain")
- * moves the workers' records into the zone; a scrape drains what was
- * published before it and renders, both under the {@link Consumer}'s lock.
+ * returns null, so no exception ever crosses into nginx. The one native
+ * method, C's futex wait ({@link RingWait.NativeFutex}), C registers
+ * before start. The drain thread ({@link Poller}, "ipng-drain") moves the
+ * workers' records into the zone; a scrape drains what was published
+ * before it and renders, both under the {@link Consumer}'s lock.
  */
 public final class NativeBridge {
 
@@ -43,6 +45,7 @@ public final class NativeBridge {
     private static volatile String lastError;
     private static LongSupplier epochSeconds = new WallClock();
     private static LongPredicate alive = Liveness.PROC;
+    private static RingWait.Futex futex = new RingWait.NativeFutex();
 
     /**
      * How long start and a scrape wait for the drain lock: another stats
@@ -79,6 +82,9 @@ public final class NativeBridge {
      * announces it in DRAINING, and the stats process of an older
      * configuration, draining on in its exit, ends.
      *
+     * <p>The drain thread sleeps up to {@code pollMillis} between passes,
+     * less when a worker wakes it ({@link RingWait}).
+     *
      * <p>A record's source id is the index of its tag in the zone's tag
      * table: the master interns every configuration's tags there before its
      * workers start, so the ids of old and new workers mean the same during a
@@ -112,7 +118,7 @@ public final class NativeBridge {
             }
             c.unlock();
             Thread t = new Thread(new Poller(c, pollMillis, epochSeconds, new Failures(),
-                new Announce(rings, generation)), "ipng-drain");
+                new Announce(rings, generation), new RingWait(rings, futex)), "ipng-drain");
             t.setDaemon(true);
             build = BuildInfo.of(nginxVersion);
             zone = z;
@@ -210,6 +216,11 @@ public final class NativeBridge {
         alive = test;
     }
 
+    /** Tests only: how the drain thread waits for a worker, before start. */
+    static void setFutex(RingWait.Futex f) {
+        futex = f;
+    }
+
     /** Tests only: stops the drain thread and forgets the started state. */
     static void reset() throws InterruptedException {
         Thread t = drainThread;
@@ -224,6 +235,7 @@ public final class NativeBridge {
         lastError = null;
         epochSeconds = new WallClock();
         alive = Liveness.PROC;
+        futex = new RingWait.NativeFutex();
         lockSeconds = LOCK_SECONDS;
     }
 

@@ -3,14 +3,15 @@ package ch.ipng.stats.drain;
 import java.util.function.LongSupplier;
 
 /**
- * The drain thread's loop: a transaction every {@code pollMillis}, at once
- * again while rings still held records it could not take; the release of
- * closed rings each time, and once a second (when the clock's second
- * changes) the EWMA tick and the release of rings whose owner died. A pass
- * that fails is reported and the next one tries again after the interval.
- * The first pass that leaves no ring behind calls {@code caughtUp} (the
- * stats process it replaces ends then). Ends when its thread is
- * interrupted.
+ * The drain thread's loop: a transaction, then a sleep of up to
+ * {@code pollMillis} that a worker may cut short ({@link Sleeper}, in the
+ * stats process {@link RingWait}), or at once again while rings still held
+ * records it could not take; the release of closed rings each time, and
+ * once a second (when the clock's second changes) the EWMA tick and the
+ * release of rings whose owner died. A pass that fails is reported and the
+ * next one tries again after the interval. The first pass that leaves no
+ * ring behind calls {@code caughtUp} (the stats process it replaces ends
+ * then). Ends when its thread is interrupted.
  */
 public final class Poller implements Runnable {
 
@@ -19,14 +20,29 @@ public final class Poller implements Runnable {
         void failed(Throwable t);
     }
 
+    /** How the drain thread waits between passes. */
+    public interface Sleeper {
+        /** Up to {@code millis}, or less when there is work sooner. */
+        void sleep(long millis) throws InterruptedException;
+    }
+
+    /** {@link Thread#sleep}: the whole interval. */
+    public static final class ThreadSleep implements Sleeper {
+        @Override
+        public void sleep(long millis) throws InterruptedException {
+            Thread.sleep(millis);
+        }
+    }
+
     private final Consumer consumer;
     private final long pollMillis;
     private final LongSupplier epochSeconds;
     private final Failures failures;
+    private final Sleeper sleeper;
     private Runnable caughtUp;
 
     public Poller(Consumer consumer, int pollMillis, LongSupplier epochSeconds, Failures failures,
-                  Runnable caughtUp) {
+                  Runnable caughtUp, Sleeper sleeper) {
         if (pollMillis <= 0) {
             throw new IllegalArgumentException("poll interval " + pollMillis + " ms");
         }
@@ -35,6 +51,7 @@ public final class Poller implements Runnable {
         this.epochSeconds = epochSeconds;
         this.failures = failures;
         this.caughtUp = caughtUp;
+        this.sleeper = sleeper;
     }
 
     @Override
@@ -69,7 +86,7 @@ public final class Poller implements Runnable {
             }
             if (!more) {
                 try {
-                    Thread.sleep(pollMillis);
+                    sleeper.sleep(pollMillis);
                 } catch (InterruptedException e) {
                     return;
                 }

@@ -23,18 +23,23 @@ public final class Rings {
 
     private static final VarHandle LONGS =
         MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
+    private static final VarHandle INTS =
+        MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
 
     private final ByteBuffer buffer;
     private final int count;
     private final int capacity;
     private final int stride;
+    private final int wakeRecords;
     private final int journalOffset;
     private final int journalLength;
 
-    private Rings(ByteBuffer buffer, int count, int capacity, int journalOffset, int journalLength) {
+    private Rings(ByteBuffer buffer, int count, int capacity, int wakeRecords, int journalOffset,
+                  int journalLength) {
         this.buffer = buffer;
         this.count = count;
         this.capacity = capacity;
+        this.wakeRecords = wakeRecords;
         this.stride = RING_HEADER_LENGTH + capacity * RecordDescriptor.RECORD_LENGTH;
         this.journalOffset = journalOffset;
         this.journalLength = journalLength;
@@ -73,6 +78,11 @@ public final class Rings {
         if (Long.bitCount(capacity) != 1) {
             throw new ZoneFormatException("rings zone ring capacity is " + capacity + ", not a power of two");
         }
+        long wakeRecords = Integer.toUnsignedLong(b.getInt(WAKE_RECORDS_OFFSET));
+        if (wakeRecords == 0 || wakeRecords > capacity) {
+            throw new ZoneFormatException("rings zone wake threshold is " + wakeRecords + " records, not 1.."
+                + capacity);
+        }
         long zoneLength = b.getLong(ZONE_LENGTH_OFFSET);
         if (zoneLength != b.capacity()) {
             throw new ZoneFormatException("rings zone length in header is " + Long.toUnsignedString(zoneLength)
@@ -87,7 +97,8 @@ public final class Rings {
                 + " is not 8-byte aligned between the last ring (ending at " + ringsEnd + ") and the zone's end ("
                 + zoneLength + ")");
         }
-        return new Rings(b, (int) count, (int) capacity, (int) journalOffset, (int) journalLength);
+        return new Rings(b, (int) count, (int) capacity, (int) wakeRecords, (int) journalOffset,
+            (int) journalLength);
     }
 
     private static void expect(ByteBuffer b, int offset, int value, String name) throws ZoneFormatException {
@@ -183,6 +194,32 @@ public final class Rings {
 
     public long draining() {
         return (long) LONGS.getVolatile(buffer, DRAINING_OFFSET);
+    }
+
+    /** Records a ring holds when its worker wakes a sleeping drain thread (WAKE_RECORDS). */
+    public int wakeRecords() {
+        return wakeRecords;
+    }
+
+    /** The most records any owned ring holds now (HEAD - TAIL). */
+    public long fullest() {
+        long most = 0;
+        for (int i = 0; i < count; i++) {
+            if (ownerPid(i) != 0) {
+                most = Math.max(most, head(i) - tail(i));
+            }
+        }
+        return most;
+    }
+
+    /**
+     * SLEEPING = 1, a volatile (sequentially consistent) store, before a
+     * drain thread reads the HEADs and sleeps, so that a worker that
+     * publishes after those reads sees it ({@link RingWait}); the worker
+     * that wakes it sets 0.
+     */
+    public void announceSleep() {
+        INTS.setVolatile(buffer, SLEEPING_OFFSET, 1);
     }
 
     long lockHolder() {

@@ -33,7 +33,11 @@ package ch.ipng.stats.layout;
  *                                      reload leaves no moment with nobody draining
  *      88        8  LISTENING          pid of the stats process whose scrape socket is in place (C):
  *                                      a worker holds a scrape until it is alive
- *      96      160  reserved
+ *      96        4  SLEEPING           1 while a drain thread sleeps (a futex): it stores 1, reads every
+ *                                      ring's HEAD and waits while it is 1; a worker whose ring holds
+ *                                      WAKE_RECORDS (and every 1,024 more) sets it to 0 and wakes it
+ *     100        4  WAKE_RECORDS       C / 4 (C)
+ *     104      152  reserved
  *  RING i at HEADER_LENGTH + i * (RING_HEADER_LENGTH + C * RECORD_LENGTH)
  *      +0        8  OWNER_PID          0 = free; a worker claims a free ring with CAS 0 -> its pid
  *      +8        4  WORKER             ngx_worker of the owner, written by it after its claim
@@ -96,8 +100,12 @@ public final class RingDescriptor {
     public static final int DRAINING_LENGTH = Long.BYTES;
     public static final int LISTENING_OFFSET = DRAINING_OFFSET + DRAINING_LENGTH;
     public static final int LISTENING_LENGTH = Long.BYTES;
-    public static final int HEADER_RESERVED_OFFSET = LISTENING_OFFSET + LISTENING_LENGTH;
-    public static final int HEADER_RESERVED_LENGTH = 160;
+    public static final int SLEEPING_OFFSET = LISTENING_OFFSET + LISTENING_LENGTH;
+    public static final int SLEEPING_LENGTH = Integer.BYTES;
+    public static final int WAKE_RECORDS_OFFSET = SLEEPING_OFFSET + SLEEPING_LENGTH;
+    public static final int WAKE_RECORDS_LENGTH = Integer.BYTES;
+    public static final int HEADER_RESERVED_OFFSET = WAKE_RECORDS_OFFSET + WAKE_RECORDS_LENGTH;
+    public static final int HEADER_RESERVED_LENGTH = 152;
     public static final int HEADER_LENGTH = HEADER_RESERVED_OFFSET + HEADER_RESERVED_LENGTH;
 
     public static final long MAGIC = 0x474E4952474E5049L;

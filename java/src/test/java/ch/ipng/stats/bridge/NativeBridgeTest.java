@@ -41,6 +41,7 @@ class NativeBridgeTest {
     void tags() {
         TestZones.putTag(zone, 0, "direct");
         TestZones.putTag(zone, 1, "mg1");
+        NativeBridge.setFutex(rings.futex());
     }
 
     @AfterEach
@@ -119,7 +120,8 @@ class NativeBridgeTest {
             ch.ipng.stats.format.BuildInfo.class, SharedZone.class, ch.ipng.stats.zone.ZoneGeometry.class,
             ch.ipng.stats.zone.ZoneHash.class, ch.ipng.stats.aggregate.Aggregator.class, Journal.class,
             ch.ipng.stats.drain.Rings.class, Consumer.class, ch.ipng.stats.drain.Liveness.class,
-            ch.ipng.stats.drain.Poller.class, Class.forName("ch.ipng.stats.drain.ProcessLock")));
+            ch.ipng.stats.drain.Poller.class, ch.ipng.stats.drain.RingWait.class,
+            ch.ipng.stats.drain.RingWait.NativeFutex.class, Class.forName("ch.ipng.stats.drain.ProcessLock")));
         loaded.addAll(List.of(NativeBridge.class.getDeclaredClasses()));
         for (Class<?> c : loaded) {
             String file = "/" + c.getName().replace('.', '/') + ".class";
@@ -128,7 +130,7 @@ class NativeBridgeTest {
                 assertFalse(bytes.contains("LambdaMetafactory"), c.getName() + " uses a lambda");
             }
         }
-        assertTrue(loaded.size() > 14, loaded.toString());
+        assertTrue(loaded.size() > 16, loaded.toString());
     }
 
     @Test

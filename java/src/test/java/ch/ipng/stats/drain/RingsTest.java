@@ -46,6 +46,10 @@ class RingsTest {
         assertEquals("rings zone ring capacity is 24, not a power of two",
             rejection(b -> b.putInt(RING_CAPACITY_OFFSET, 24)));
         assertEquals("rings zone holds no ring", rejection(b -> b.putInt(RING_COUNT_OFFSET, 0)));
+        assertEquals("rings zone wake threshold is 0 records, not 1..16",
+            rejection(b -> b.putInt(WAKE_RECORDS_OFFSET, 0)));
+        assertEquals("rings zone wake threshold is 17 records, not 1..16",
+            rejection(b -> b.putInt(WAKE_RECORDS_OFFSET, 17)));
         assertTrue(rejection(b -> b.putLong(ZONE_LENGTH_OFFSET, 1 << 20)).contains("but the buffer has"));
         assertTrue(rejection(b -> b.putInt(RING_COUNT_OFFSET, 3)).contains("between the last ring"),
             "a third ring would run into the journal");

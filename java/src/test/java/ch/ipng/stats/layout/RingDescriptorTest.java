@@ -28,8 +28,11 @@ class RingDescriptorTest {
         assertEquals(72, GENERATION_OFFSET);
         assertEquals(80, DRAINING_OFFSET);
         assertEquals(88, LISTENING_OFFSET);
-        assertEquals(96, HEADER_RESERVED_OFFSET);
-        assertEquals(160, HEADER_RESERVED_LENGTH);
+        assertEquals(96, SLEEPING_OFFSET);
+        assertEquals(4, SLEEPING_LENGTH);
+        assertEquals(100, WAKE_RECORDS_OFFSET);
+        assertEquals(104, HEADER_RESERVED_OFFSET);
+        assertEquals(152, HEADER_RESERVED_LENGTH);
         assertEquals(256, HEADER_LENGTH);
         assertEquals(1, LAYOUT_VERSION);
     }

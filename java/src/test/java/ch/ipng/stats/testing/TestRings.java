@@ -4,6 +4,7 @@ import static ch.ipng.stats.layout.RecordDescriptor.RECORD_LENGTH;
 import static ch.ipng.stats.layout.RingDescriptor.*;
 
 import ch.ipng.stats.drain.Consumer;
+import ch.ipng.stats.drain.RingWait;
 import ch.ipng.stats.drain.Rings;
 import ch.ipng.stats.zone.SharedZone;
 import ch.ipng.stats.zone.ZoneFormatException;
@@ -11,6 +12,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A rings zone as the master makes it, and workers that use it as C does:
@@ -23,6 +25,8 @@ public final class TestRings {
 
     private static final VarHandle LONGS =
         MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
+    private static final VarHandle INTS =
+        MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
 
     public final ByteBuffer buffer;
     public final int count;
@@ -50,6 +54,7 @@ public final class TestRings {
         buffer.putLong(ZONE_LENGTH_OFFSET, length);
         buffer.putLong(JOURNAL_OFFSET_OFFSET, journalOffset);
         buffer.putLong(JOURNAL_LENGTH_OFFSET, journalLength);
+        buffer.putInt(WAKE_RECORDS_OFFSET, Math.max(1, capacity / 4));
     }
 
     public Rings open() {
@@ -92,7 +97,34 @@ public final class TestRings {
         }
         TestZones.record(buffer, recordOffset(ring, head) / RECORD_LENGTH, sourceId, vip, status, in, out, requestMs, upstreamMs);
         LONGS.setRelease(buffer, r + HEAD_OFFSET, head + 1);
+        if (head + 1 - tail >= buffer.getInt(WAKE_RECORDS_OFFSET)) {
+            // C's wake: a full fence, then SLEEPING 1 -> 0 (and FUTEX_WAKE, which futex() stands for)
+            VarHandle.fullFence();
+            INTS.compareAndSet(buffer, SLEEPING_OFFSET, 1, 0);
+        }
         return true;
+    }
+
+    /**
+     * FUTEX_WAIT on SLEEPING as the kernel does it, by polling: returns when
+     * SLEEPING is not 1 (a producer woke the sleeper), after {@code nanos},
+     * or at an interrupt (which ends a test; the real wait ends by its interval).
+     */
+    public RingWait.Futex futex() {
+        return new RingWait.Futex() {
+            @Override
+            public void await(long nanos) {
+                long deadline = System.nanoTime() + nanos;
+                while ((int) INTS.getVolatile(buffer, SLEEPING_OFFSET) == 1 && System.nanoTime() - deadline < 0
+                       && !Thread.currentThread().isInterrupted()) {
+                    LockSupport.parkNanos(Math.min(100_000L, deadline - System.nanoTime()));
+                }
+            }
+        };
+    }
+
+    public int sleeping() {
+        return (int) INTS.getVolatile(buffer, SLEEPING_OFFSET);
     }
 
     /** Byte offset of the slot of record {@code n} of a ring. */

@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +34,7 @@ class StatsProcessTest {
     static final int RING = 16384;
 
     private NginxInstance nginx;
+    private String accessLogOptions = "";
 
     @AfterEach
     void stop() {
@@ -57,7 +60,7 @@ class StatsProcessTest {
                 ipng_stats_zone ipng:4m;
                 ipng_stats_classpath %s;
                 %s
-                access_log logs/access.log counts;
+                access_log logs/access.log counts%s;
                 server {
                     listen %d;
                     location / { return 200 "ok\\n"; }
@@ -65,7 +68,8 @@ class StatsProcessTest {
                     location /status { ipng_stats; access_log off; }
                 }
             }
-            """.formatted(TestEnv.module(), main, workers, TestEnv.jar(), AccessLog.FORMAT, nginx.port()));
+            """.formatted(TestEnv.module(), main, workers, TestEnv.jar(), AccessLog.FORMAT, accessLogOptions,
+                nginx.port()));
         nginx.start();
         statsProcess();
         return nginx;
@@ -208,6 +212,62 @@ class StatsProcessTest {
         assertEquals(17000.0 - RING, s.sum("nginx_ipng_dropped_records_total", Map.of()), s.text);
         assertEquals((double) nginx.accessLog().size(), s.sum("nginx_ipng_requests_total", Map.of())
             + s.sum("nginx_ipng_dropped_records_total", Map.of()), "counted + dropped = logged");
+    }
+
+    /**
+     * The drain thread sleeps up to ipng_stats_flush_interval (1 s) between
+     * passes when no worker wakes it: wrk from one connection-heavy thread
+     * against one worker, with no scrape in between, publishes more than a
+     * ring holds in that second, so only the worker's wake at a quarter-full
+     * ring keeps it from dropping.
+     */
+    @Test
+    void aBurstFasterThanARingPerSecondIsWokenForAndDropsNothing() throws Exception {
+        accessLogOptions = " buffer=64k flush=100ms";   // a write per request would slow nginx below a ring a second
+        start(1);
+        String out = Traffic.exec(List.of("wrk", "-t1", "-c16", "-d4s",
+            "http://127.0.0.1:" + nginx.port() + "/"));
+        Matcher m = Pattern.compile("Requests/sec:\\s+([0-9.]+)").matcher(out);
+        assertTrue(m.find(), out);
+        double perSecond = Double.parseDouble(m.group(1));
+        assertTrue(perSecond > 1.25 * RING, "the burst must outrun one ring a second for this test to mean "
+            + "anything; wrk made " + perSecond + " requests/s:\n" + out);
+        Thread.sleep(500);      // the access log's buffer, flush=100ms
+        assertCountsEqualTheAccessLog();
+    }
+
+    /** An idle stats process's drain thread wakes about once a second (the interval), not every few ms. */
+    @Test
+    void anIdleDrainThreadSleepsTheFlushInterval() throws Exception {
+        start(2);
+        Traffic.get(Traffic.urls("http", "127.0.0.1", nginx.port(), 10, "/"));
+        Path drain = drainThread(statsProcess());
+        Thread.sleep(1500);
+        long before = voluntarySwitches(drain);
+        Thread.sleep(5000);
+        long woke = voluntarySwitches(drain) - before;
+        assertTrue(woke >= 3 && woke <= 12, "the drain thread slept " + woke + " times in 5 s, not about 5");
+        assertCountsEqualTheAccessLog();
+    }
+
+    private static Path drainThread(long pid) throws IOException {
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                if (Files.readString(t.resolve("comm")).trim().equals("ipng-drain")) {
+                    return t;
+                }
+            }
+        }
+        throw new AssertionError("no ipng-drain thread in " + pid);
+    }
+
+    private static long voluntarySwitches(Path task) throws IOException {
+        for (String line : Files.readAllLines(task.resolve("status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:")) {
+                return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+        }
+        throw new AssertionError("no voluntary_ctxt_switches in " + task);
     }
 
     /** Twenty reloads under load with scrapes every 100 ms: nothing lost, nothing doubled. */
