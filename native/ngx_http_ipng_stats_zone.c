@@ -173,6 +173,7 @@ ngx_http_ipng_stats_init_rings(ngx_shm_zone_t *shm_zone, void *data)
             || rs->layout_version != NGX_HTTP_IPNG_STATS_RINGS_VERSION
             || rs->ring_count != count
             || rs->ring_capacity != NGX_HTTP_IPNG_STATS_RING_CAPACITY
+            || rs->wake_records != NGX_HTTP_IPNG_STATS_WAKE_RECORDS
             || rs->record_length != sizeof(ngx_http_ipng_stats_record_t))
         {
             ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
