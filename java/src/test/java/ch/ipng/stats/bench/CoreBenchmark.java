@@ -33,6 +33,9 @@ import org.openjdk.jmh.annotations.TearDown;
  *     published records (256 keys): lock, one transaction (the records into
  *     the private table, its flush through the journal, TAIL, the commit),
  *     unlock, reported per record ({@code -prof gc}: B/op per record);</li>
+ * <li>{@link #drainWokenRing}: the same over 4,096 records of those 256
+ *     keys, the pass a worker's wake at a quarter-full ring starts (a busy
+ *     worker's records between two passes);</li>
  * <li>{@link #drainBatch}: the same 256 records into the private table only,
  *     no flush: the per-record loop the transaction starts with;</li>
  * <li>{@link #flushAllKeys}: one flush of deltas on all 12,000 keys (and 200
@@ -137,16 +140,26 @@ public class CoreBenchmark {
     }
 
     /**
-     * A worker's ring of 1,024 slots, every one holding a record of the
+     * A worker's ring of 16,384 slots, every one holding a record of the
      * 256-key batch, and the stats process's consumer of it: each
-     * invocation publishes 256 more (HEAD moves; the slots' records were
-     * written once, as a producer would have written them) and drains them.
+     * invocation publishes {@code pass} more (HEAD moves; the slots' records
+     * were written once, as a producer would have written them) and drains
+     * them.
      */
     @State(Scope.Thread)
     public static class RingState {
-        static final int SLOTS = 1024;
+        static final int SLOTS = 16384;
         final TestRings rings = new TestRings(1, SLOTS);
+        final int pass;
         Consumer consumer;
+
+        public RingState() {
+            this(BATCH);
+        }
+
+        RingState(int pass) {
+            this.pass = pass;
+        }
 
         @Setup(Level.Trial)
         public void setup() throws InterruptedException {
@@ -167,14 +180,20 @@ public class CoreBenchmark {
             }
         }
 
-        boolean pass() throws InterruptedException {
-            rings.advanceHead(0, BATCH);
-            consumer.lock();
-            try {
-                return consumer.drainOnce();
-            } finally {
-                consumer.unlock();
+        int pass() throws InterruptedException {
+            rings.advanceHead(0, pass);
+            int transactions = 0;
+            boolean more = true;
+            while (more) {
+                consumer.lock();
+                try {
+                    more = consumer.drainOnce();
+                } finally {
+                    consumer.unlock();
+                }
+                transactions++;
             }
+            return transactions;
         }
 
         @TearDown(Level.Trial)
@@ -254,9 +273,25 @@ public class CoreBenchmark {
         }
     }
 
+    /** {@link RingState} of 4,096 records a pass: a pass a worker's wake starts. */
+    @State(Scope.Thread)
+    public static class WokenRingState extends RingState {
+        static final int WOKEN = 4096;
+
+        public WokenRingState() {
+            super(WOKEN);
+        }
+    }
+
     @Benchmark
     @OperationsPerInvocation(BATCH)
-    public boolean drainRing(RingState s) throws InterruptedException {
+    public int drainRing(RingState s) throws InterruptedException {
+        return s.pass();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(WokenRingState.WOKEN)
+    public int drainWokenRing(WokenRingState s) throws InterruptedException {
         return s.pass();
     }
 
