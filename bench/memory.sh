@@ -23,7 +23,16 @@
 #   --formats "L"   [FORMATS="text text+gzip openmetrics json"] the formats scraped
 #                                       (Prometheus sends text+gzip alone)
 #   --reloads N     [RELOADS=3]         reloads of the module's instance (kill -HUP)
-#   --keep                              keep the temporary prefix (configs, error logs)
+#   --jvm-options "L" [JVM_OPTIONS=""]  "ipng_stats_jvm_options L;" in (c)'s http block: the
+#                                       stats process's JVM options after the baseline's
+#                                       (e.g. "-XX:TieredStopAtLevel=1 -Xshare:off")
+#   --env "L"       [NGINX_ENV=""]      an "env NAME=V;" line for each NAME=V of L in the main
+#                                       context of both instances: the environment of their
+#                                       workers and of the stats process (JAVA_TOOL_OPTIONS
+#                                       reaches the JVM; glibc's MALLOC_* do not, libc read
+#                                       them when nginx started: MALLOC_ARENA_MAX=2 bench/memory.sh)
+#   --keep                              keep the temporary prefix (configs, error logs, the
+#                                       stats process's smaps when measured)
 # Paths as bench/ab.sh: NGINX=/usr/sbin/nginx, MODULE=target/dist/ngx_http_ipng_stats_module.so,
 # JAR=target/dist/ipng-stats.jar, copied into the prefix. Needs root (the
 # workers' smaps and pagemap; nginx's user nobody). Stops only the nginx
@@ -43,6 +52,8 @@ PER_WORKER=${PER_WORKER:-20000}
 SCRAPES=${SCRAPES:-3}
 FORMATS=${FORMATS:-"text text+gzip openmetrics json"}
 RELOADS=${RELOADS:-3}
+JVM_OPTIONS=${JVM_OPTIONS:-}
+NGINX_ENV=${NGINX_ENV:-}
 NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=${MODULE:-$root/target/dist/ngx_http_ipng_stats_module.so}
 JAR=${JAR:-$root/target/dist/ipng-stats.jar}
@@ -58,6 +69,8 @@ while [ $# -gt 0 ]; do
         --scrapes) SCRAPES=$2; shift ;;
         --formats) FORMATS=$2; shift ;;
         --reloads) RELOADS=$2; shift ;;
+        --jvm-options) JVM_OPTIONS=$2; shift ;;
+        --env) NGINX_ENV=$2; shift ;;
         --keep) KEEP=1 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "memory.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -115,11 +128,19 @@ notices() {
 # start variant $1 (a: stock, c: the module) with $2 workers and the 12k
 # configuration; wait until it answers and (c)'s stats process has its JVM
 start() {
-    local v=$1 w=$2 p="$tmp/$1-w$2" master="" i
+    local v=$1 w=$2 p="$tmp/$1-w$2" master="" i e
     rm -rf "$p" && mkdir -p "$p/logs" && chmod 755 "$p" "$p/logs"
     ln -s "$tmp/html" "$p/html"
     python3 "$helper" conf "$v" 1 "$p" "$tmp/ngx_http_ipng_stats_module.so" \
-        "$tmp/ipng-stats.jar" "$w" "${PORT[$v]}" ${KPORTS[$v]} > "$p/nginx.conf"
+        "$tmp/ipng-stats.jar" "$w" "${PORT[$v]}" ${KPORTS[$v]} > "$p/conf.txt"
+    {
+        for e in $NGINX_ENV; do echo "env $e;"; done
+        if [ "$v" = c ] && [ -n "$JVM_OPTIONS" ]; then
+            sed "/^ *ipng_stats_classpath /a\\    ipng_stats_jvm_options $JVM_OPTIONS;" "$p/conf.txt"
+        else
+            cat "$p/conf.txt"
+        fi
+    } > "$p/nginx.conf"
     "$NGINX" -p "$p" -c "$p/nginx.conf" -e "$p/logs/error.log" 2> "$p/start.txt" \
         || { cat "$p/start.txt" "$p/logs/error.log" >&2; return 1; }
     for i in $(seq 100); do
@@ -209,6 +230,9 @@ if [ "$others" -gt 0 ]; then
     echo "note: $others other nginx processes run on this machine; pages they share with these instances" \
          "(the nginx binary, libc, libjvm) lower the PSS of both: 'distinct pages' counts each page once, wholly"
 fi
+[ -z "$JVM_OPTIONS" ] || echo "(c)'s ipng_stats_jvm_options: $JVM_OPTIONS"
+[ -z "$NGINX_ENV" ] || echo "env (both instances): $NGINX_ENV"
+[ -z "${MALLOC_ARENA_MAX:-}" ] || echo "nginx started with MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX"
 if [ "$SMOKE" = 1 ]; then
     echo "SMOKE MODE: 1 worker, 3,000 keys, few requests; figures meaningless, targets not checked"
 fi
@@ -239,6 +263,9 @@ for W in $WORKERS_LIST; do
         python3 "$helper" pss "${MASTER[$v]}" > "${DIR[$v]}/pss.txt"
         python3 "$helper" resident "${MASTER[$v]}" > "${DIR[$v]}/resident.txt"
         python3 "$helper" writes "${MASTER[$v]}" > "${DIR[$v]}/writes.txt"
+    done
+    for pid in $(awk '$1 == "s" {print $2}' "${DIR[c]}/pss.txt"); do   # where its memory goes (--keep)
+        cat "/proc/$pid/smaps" > "${DIR[c]}/smaps.stats.$pid.txt" 2>/dev/null || true
     done
     pa=$(awk '{s += $4} END {print s + 0}' "${DIR[a]}/pss.txt")
     pc=$(awk '{s += $4} END {print s + 0}' "${DIR[c]}/pss.txt")
