@@ -333,8 +333,8 @@ together() {
 }
 
 # every variant of mode $1 idle for IDLE_SECONDS: what each instance spends
-# whatever the traffic (timers; the stats process's drain thread polls the
-# rings every 10 ms)
+# whatever the traffic (timers; the stats process's drain thread and its
+# malloc_trim, once a second each)
 idle() {
     local mode=$1 v
     for v in $variants; do

@@ -663,7 +663,7 @@ def together_lines(rows, smoke, pairs=PAIRS):
 def idle_lines(rows, together_rows):
     """CPU per second of each instance with no traffic (ab.sh, before the
     warm-up): what it spends whatever the traffic, the stats process's drain
-    thread polling the rings every 10 ms included"""
+    thread's wake once a second included"""
     if not rows:
         return []
     out = ["idle, no traffic (%s s): CPU ms per second of each instance (%s):"

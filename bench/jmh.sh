@@ -6,11 +6,11 @@
 #   bench/jmh.sh smoke                              # 1 fork, 1 short iteration: does it run?
 #   bench/jmh.sh -f 1 -wi 3 -i 5 'CoreBenchmark.render.*'
 #   bench/jmh.sh classpath                          # prints the classpath (compiles first)
-# The forks run with the JIT and collector of the stats process's JVM (C2,
-# -XX:+UseSerialGC: ngx_http_ipng_stats_jvm.c), so the figures are the
-# module's; IPNG_JMH_JVM_ARGS= (empty) gives the JDK's defaults (G1),
-# IPNG_JMH_JVM_ARGS="..." anything else (-XX:TieredStopAtLevel=1 -XX:+UseSerialGC:
-# C1 only, as the workers' JVMs ran before the stats process).
+# The forks run with the JIT and collector of the stats process's JVM (C1,
+# -XX:TieredStopAtLevel=1 -XX:+UseSerialGC: ngx_http_ipng_stats_jvm.c), so
+# the figures are the module's; IPNG_JMH_JVM_ARGS= (empty) gives the JDK's
+# defaults (C2, G1), IPNG_JMH_JVM_ARGS="..." anything else (-XX:+UseSerialGC:
+# C2, what -XX:TieredStopAtLevel=4 in ipng_stats_jvm_options gives).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -q -B -pl java test-compile >&2
@@ -25,7 +25,7 @@ if [ "${1:-}" = smoke ]; then
     shift
     set -- -f 1 -wi 0 -i 1 -r 200ms -w 200ms "$@"
 fi
-jvm_args=${IPNG_JMH_JVM_ARGS--XX:+UseSerialGC}
+jvm_args=${IPNG_JMH_JVM_ARGS--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}
 if [ -n "$jvm_args" ]; then
     set -- -jvmArgsAppend "$jvm_args" "$@"
 fi

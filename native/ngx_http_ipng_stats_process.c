@@ -30,6 +30,8 @@
 
 #include "ngx_http_ipng_stats_module.h"
 
+#include <malloc.h>
+
 
 #define NGX_HTTP_IPNG_STATS_SOCKET      "/scrape.sock"
 #define NGX_HTTP_IPNG_STATS_REQUEST     (80 * 1024)
@@ -40,6 +42,8 @@
 #define NGX_HTTP_IPNG_STATS_SEND_MS     60000
 /* the longest a replaced stats process drains on, waiting for the new one */
 #define NGX_HTTP_IPNG_STATS_HANDOFF_MS  3000
+/* how often the JVM's freed native memory goes back to the kernel */
+#define NGX_HTTP_IPNG_STATS_TRIM_MS     1000
 
 
 typedef struct {
@@ -171,17 +175,29 @@ ngx_http_ipng_stats_process_conf(ngx_conf_t *cf,
 }
 
 
-/* nginx's helper process calls this at once, then when it says */
+/*
+ * nginx's helper process calls this at once, then when it says: every
+ * second, to hand back to the kernel what the JVM freed.  glibc keeps
+ * freed memory in its arenas (the compiler's arenas, zlib's state of a
+ * gzipped scrape: some 15 MB after a few scrapes), as the JDK's
+ * -XX:TrimNativeHeapInterval would hand it back, which JDK 17 before
+ * 17.0.11 lacks.  The drain thread and the socket need no calls.
+ */
 
 static ngx_msec_t
 ngx_http_ipng_stats_manager(void *data)
 {
     ngx_http_ipng_stats_main_conf_t  *smcf = data;
 
-    (void) ngx_http_ipng_stats_process_init((ngx_cycle_t *) ngx_cycle, smcf);
+    if (ngx_http_ipng_stats_process.started) {
+        (void) malloc_trim(0);
 
-    /* the drain thread and the socket need no more calls */
-    return 24 * 60 * 60 * 1000;
+    } else {
+        (void) ngx_http_ipng_stats_process_init((ngx_cycle_t *) ngx_cycle,
+                                                smcf);
+    }
+
+    return NGX_HTTP_IPNG_STATS_TRIM_MS;
 }
 
 
