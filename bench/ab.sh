@@ -64,6 +64,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 helper="$here/ab_helper.py"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 ROUNDS=${ROUNDS:-20}
 DURATION=${DURATION:-3}
@@ -137,14 +139,7 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     for m in "${scraper_pids[@]}"; do kill "$m" 2>/dev/null || true; done
-    for m in "${masters[@]}"; do
-        if kill -0 "$m" 2>/dev/null; then
-            kill -TERM "$m" 2>/dev/null || true
-            for _ in $(seq 50); do kill -0 "$m" 2>/dev/null || break; sleep 0.1; done
-            pkill -KILL -P "$m" 2>/dev/null || true
-            kill -KILL "$m" 2>/dev/null || true
-        fi
-    done
+    stop_masters 50 "${masters[@]}"
     if [ "$KEEP" = 1 ] || [ $rc -ne 0 ]; then
         echo "ab.sh: files kept in $tmp" >&2
     else
@@ -155,16 +150,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$tmp/html"
-cp "$MODULE" "$tmp/ngx_http_ipng_stats_module.so"
-cp "$JAR" "$tmp/ipng-stats.jar"
-chmod 644 "$tmp/ngx_http_ipng_stats_module.so" "$tmp/ipng-stats.jar"
 # the class data archive records its jar's path: one for this copy, as the
 # build makes one next to target/dist/ipng-stats.jar (ipng_stats_cds_archive)
-bash "$root/scripts/cds-archive" "$tmp/ipng-stats.jar" > /dev/null \
-    || echo "ab.sh: no class data archive for this jar, (c) starts without one" >&2
-# a small static response: 612 bytes, like nginx's default index.html
-python3 -c 'import sys; sys.stdout.write("<!DOCTYPE html>\n<html><head><title>bench</title></head><body>\n" + "x" * 544 + "\n</body></html>\n")' > "$tmp/html/index.html"
+bench_prefix "$tmp" ab.sh cds
 
 results="$tmp/results.txt"
 round_results="$tmp/round.txt"

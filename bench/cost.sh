@@ -28,6 +28,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 helper="$here/ab_helper.py"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 N=${N:-5120}
 W=${W:-1024}
 NGINX=${NGINX:-/usr/sbin/nginx}
@@ -59,25 +61,14 @@ pids=()
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    for m in "${pids[@]}"; do
-        if kill -0 "$m" 2>/dev/null; then
-            kill -TERM "$m" 2>/dev/null || true
-            for _ in $(seq 100); do kill -0 "$m" 2>/dev/null || break; sleep 0.1; done
-            pkill -KILL -P "$m" 2>/dev/null || true
-            kill -KILL "$m" 2>/dev/null || true
-        fi
-    done
+    stop_masters 100 "${pids[@]}"
     if [ "$KEEP" = 1 ] || [ $rc -ne 0 ]; then echo "cost.sh: files kept in $tmp" >&2; else rm -rf "$tmp"; fi
     exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$tmp/html"
-cp "$MODULE" "$tmp/ngx_http_ipng_stats_module.so"
-cp "$JAR" "$tmp/ipng-stats.jar"
-chmod 644 "$tmp"/*.so "$tmp"/*.jar
-python3 -c 'import sys; sys.stdout.write("<!DOCTYPE html>\n<html><head><title>bench</title></head><body>\n" + "x" * 544 + "\n</body></html>\n")' > "$tmp/html/index.html"
+bench_prefix "$tmp" cost.sh
 read -r port <<<"$(python3 "$helper" ports 1)"
 url="http://127.0.0.1:$port/index.html"
 

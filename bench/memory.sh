@@ -46,6 +46,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 helper="$here/ab_helper.py"
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 WORKERS_LIST=${WORKERS_LIST:-"1 4 16"}
 PER_WORKER=${PER_WORKER:-20000}
@@ -90,16 +92,9 @@ chmod 755 "$tmp"                       # the workers run as nobody
 masters=()
 
 cleanup() {
-    local rc=$? m
+    local rc=$?
     trap - EXIT INT TERM
-    for m in "${masters[@]}"; do
-        if kill -0 "$m" 2>/dev/null; then
-            kill -TERM "$m" 2>/dev/null || true
-            for _ in $(seq 50); do kill -0 "$m" 2>/dev/null || break; sleep 0.1; done
-            pkill -KILL -P "$m" 2>/dev/null || true
-            kill -KILL "$m" 2>/dev/null || true
-        fi
-    done
+    stop_masters 50 "${masters[@]}"
     if [ "$KEEP" = 1 ] || [ $rc -ne 0 ]; then
         echo "memory.sh: files kept in $tmp" >&2
     else
@@ -110,13 +105,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$tmp/html"
-cp "$MODULE" "$tmp/ngx_http_ipng_stats_module.so"
-cp "$JAR" "$tmp/ipng-stats.jar"
-chmod 644 "$tmp/ngx_http_ipng_stats_module.so" "$tmp/ipng-stats.jar"
-bash "$root/scripts/cds-archive" "$tmp/ipng-stats.jar" > /dev/null \
-    || echo "memory.sh: no class data archive for this jar, (c) starts without one" >&2
-python3 -c 'import sys; sys.stdout.write("<!DOCTYPE html>\n<html><head><title>bench</title></head><body>\n" + "x" * 544 + "\n</body></html>\n")' > "$tmp/html/index.html"
+bench_prefix "$tmp" memory.sh cds
 
 declare -A PORT KPORTS DIR MASTER
 summary=()
