@@ -342,24 +342,33 @@ static ngx_int_t
 ngx_http_ipng_stats_serve(ngx_cycle_t *cycle,
     ngx_http_ipng_stats_main_conf_t *smcf)
 {
-    u_char              *path;
+    u_char              *path, pid[NGX_INT64_LEN];
+    size_t               n;
     ngx_socket_t         s;
     ngx_connection_t    *c;
     struct sockaddr_un   sun;
 
     ngx_memcpy(&sun, smcf->socket.sockaddr, sizeof(struct sockaddr_un));
 
-    /* "<dir>/scrape.sock" with the pid appended fits: sun_path is 108 */
-
     path = (u_char *) ((struct sockaddr_un *) smcf->socket.sockaddr)->sun_path;
 
-    if (ngx_strlen(path) + 1 + NGX_INT64_LEN >= sizeof(sun.sun_path)) {
+    /*
+     * "<dir>/<pid>.new": no longer than "<dir>/scrape.sock", which the
+     * configuration found to fit, for a pid of up to 7 digits (Linux's
+     * largest pid_max has 7)
+     */
+
+    n = ngx_sprintf(pid, "%P", ngx_pid) - pid;
+
+    if (smcf->path.len + 1 + n + sizeof(".new") > sizeof(sun.sun_path)) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                      "ipng_stats: \"%s\" is too long to bind beside", path);
+                      "ipng_stats: \"%V\" is too long a path to bind a "
+                      "socket in; set a shorter \"ipng_stats_path\"",
+                      &smcf->path);
         return NGX_ERROR;
     }
 
-    ngx_sprintf((u_char *) sun.sun_path, "%s.%P%Z", path, ngx_pid);
+    ngx_sprintf((u_char *) sun.sun_path, "%V/%P.new%Z", &smcf->path, ngx_pid);
     (void) unlink(sun.sun_path);
 
     s = ngx_socket(AF_UNIX, SOCK_STREAM, 0);

@@ -10,6 +10,7 @@ import ch.ipng.stats.nginxtest.TestEnv;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,6 +36,7 @@ class StatsProcessTest {
 
     private NginxInstance nginx;
     private String accessLogOptions = "";
+    private String http = "";
 
     @AfterEach
     void stop() {
@@ -61,6 +63,7 @@ class StatsProcessTest {
                 ipng_stats_classpath %s;
                 %s
                 access_log logs/access.log counts%s;
+                %s
                 server {
                     listen %d;
                     location / { return 200 "ok\\n"; }
@@ -69,7 +72,7 @@ class StatsProcessTest {
                 }
             }
             """.formatted(TestEnv.module(), main, workers, TestEnv.jar(), AccessLog.FORMAT, accessLogOptions,
-                nginx.port()));
+                http, nginx.port()));
         nginx.start();
         statsProcess();
         return nginx;
@@ -234,6 +237,35 @@ class StatsProcessTest {
             + "anything; wrk made " + perSecond + " requests/s:\n" + out);
         Thread.sleep(500);      // the access log's buffer, flush=100ms
         assertCountsEqualTheAccessLog();
+    }
+
+    /**
+     * The stats process's directory as long as nginx -t accepts it (its
+     * scrape socket's path fills sun_path's 108 bytes): the socket is bound
+     * under a temporary name no longer than its own, so scrapes work.
+     * nginx's own test suite has such paths under its temporary prefixes.
+     */
+    @Test
+    void theLongestStatsPathTheConfigurationAcceptsServesScrapes() throws Exception {
+        Path parent = Files.createTempDirectory(Path.of(System.getProperty("ipng.tmp.dir",
+            System.getProperty("java.io.tmpdir"))), "ipng-long-");
+        try {
+            Files.setPosixFilePermissions(parent, PosixFilePermissions.fromString("rwxr-xr-x"));
+            String base = parent.toAbsolutePath() + "/";
+            int longest = 108 - "/scrape.sock".length() - 1;
+            assertTrue(base.length() < longest - 1, base);
+            String dir = base + "d".repeat(longest - base.length());
+            http = "ipng_stats_path " + dir + ";";
+            start(1);
+            Traffic.get(Traffic.urls("http", "127.0.0.1", nginx.port(), 5, "/"));
+            assertCountsEqualTheAccessLog();
+            assertFalse(nginx.errorLog().contains("[alert]"), nginx.errorLogTail(20));
+            assertTrue(Files.exists(Path.of(dir, "scrape.sock")), dir);
+        } finally {
+            stop();
+            nginx = null;
+            Traffic.exec(List.of("rm", "-rf", parent.toString()));
+        }
     }
 
     /** An idle stats process's drain thread wakes about once a second (the interval), not every few ms. */
