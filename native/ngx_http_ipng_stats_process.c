@@ -266,6 +266,8 @@ ngx_http_ipng_stats_title(ngx_cycle_t *cycle)
  * A JVM that kills the process while it starts would have the master
  * respawn the process forever: after NGX_HTTP_IPNG_STATS_MAX_CRASHES such
  * starts (counted in the zone, reset at reload) it is not tried again.
+ * A reload's reset can fall between a start's two counts, so OK may
+ * exceed ATTEMPTS: read OK first, and count nothing then.
  */
 
 static void
@@ -274,14 +276,16 @@ ngx_http_ipng_stats_start_jvm(ngx_cycle_t *cycle,
 {
     u_char                    *reason, *p;
     size_t                     rss;
-    uint64_t                   crashed;
+    uint64_t                   crashed, ok;
     ngx_msec_t                 start;
     ngx_time_t                *tp;
     ngx_http_ipng_stats_sh_t  *sh;
 
     sh = smcf->sh;
     reason = ngx_http_ipng_stats_process.reason;
-    crashed = sh->jvm_start_attempts - sh->jvm_start_ok;
+    ok = __atomic_load_n(&sh->jvm_start_ok, __ATOMIC_ACQUIRE);
+    crashed = __atomic_load_n(&sh->jvm_start_attempts, __ATOMIC_ACQUIRE);
+    crashed = (crashed > ok) ? crashed - ok : 0;
 
     if (crashed >= NGX_HTTP_IPNG_STATS_MAX_CRASHES) {
         (void) ngx_snprintf(reason, sizeof(ngx_http_ipng_stats_process.reason)
