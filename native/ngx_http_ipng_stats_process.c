@@ -220,6 +220,13 @@ ngx_http_ipng_stats_process_init(ngx_cycle_t *cycle,
 
     if (ngx_process == NGX_PROCESS_HELPER) {
         ngx_http_ipng_stats_title(cycle);
+
+        /*
+         * a JVM's fatal error report goes to stdout, which is nginx's
+         * (a terminal, or a test's output): send it to stderr instead
+         */
+
+        (void) dup2(STDERR_FILENO, STDOUT_FILENO);
     }
 
     /*
