@@ -26,14 +26,6 @@ public final class Poller implements Runnable {
         void sleep(long millis) throws InterruptedException;
     }
 
-    /** {@link Thread#sleep}: the whole interval. */
-    public static final class ThreadSleep implements Sleeper {
-        @Override
-        public void sleep(long millis) throws InterruptedException {
-            Thread.sleep(millis);
-        }
-    }
-
     private final Consumer consumer;
     private final long pollMillis;
     private final LongSupplier epochSeconds;

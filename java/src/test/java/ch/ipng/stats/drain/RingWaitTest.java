@@ -58,13 +58,7 @@ class RingWaitTest {
     void aRingReachingAQuarterOfItsCapacityWakesTheSleeper() throws InterruptedException {
         assertEquals(16, r.wakeRecords());
         rings.claim(1, PID, 0);
-        Thread t = sleeper(ringWait());
-        publish(1, 15);
-        t.join(200);
-        assertTrue(t.isAlive(), "15 records of 64 do not wake it");
-        publish(1, 1);
-        t.join(30_000);
-        assertFalse(t.isAlive(), "the 16th record woke it");
+        assertWokenByTheSixteenthRecord(1, sleeper(ringWait()));
         assertEquals(0, rings.sleeping());
     }
 
@@ -99,12 +93,17 @@ class RingWaitTest {
         rings.claim(0, PID, 0);
         Thread t = sleeper(ringWait());
         ringWait().sleep(1);    // a second stats process's drain thread, woken by its interval
-        publish(0, 15);
-        t.join(200);
-        assertTrue(t.isAlive(), "15 records do not wake it");
-        publish(0, 1);
-        t.join(30_000);
-        assertFalse(t.isAlive(), "the worker still woke the first sleeper");
+        assertWokenByTheSixteenthRecord(0, t);
+    }
+
+    /** 15 records into {@code ring} leave {@code sleeper} asleep; the 16th (a quarter of 64) wakes it. */
+    private void assertWokenByTheSixteenthRecord(int ring, Thread sleeper) throws InterruptedException {
+        publish(ring, 15);
+        sleeper.join(200);
+        assertTrue(sleeper.isAlive(), "15 records of 64 do not wake it");
+        publish(ring, 1);
+        sleeper.join(30_000);
+        assertFalse(sleeper.isAlive(), "the 16th record woke it");
     }
 
     @Test
