@@ -177,11 +177,10 @@ ngx_http_ipng_stats_process_conf(ngx_conf_t *cf,
 
 /*
  * nginx's helper process calls this at once, then when it says: every
- * second, to hand back to the kernel what the JVM freed.  glibc keeps
- * freed memory in its arenas (the compiler's arenas, zlib's state of a
- * gzipped scrape: some 15 MB after a few scrapes), as the JDK's
- * -XX:TrimNativeHeapInterval would hand it back, which JDK 17 before
- * 17.0.11 lacks.  The drain thread and the socket need no calls.
+ * second, to hand back to the kernel what the JVM freed, which glibc
+ * keeps in its arenas (the compiler's, zlib's of a gzipped scrape); the
+ * JDK's own option for it is missing from older JDK 17 releases
+ * (docs/performance.md).  The drain thread and the socket need no calls.
  */
 
 static ngx_msec_t
